@@ -5,6 +5,7 @@ import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { formatPatternTable, type PatternRow } from "../../src/cli/patterns-command.js";
 import { runCli } from "../../src/cli.js";
+import { START_FLAGS } from "../../src/config/index.js";
 
 class Capture extends Writable {
   text = "";
@@ -88,6 +89,10 @@ describe("dba-gpt --help / --version / unknown commands", () => {
       "--config",
     ])
       expect(r.out).toContain(word);
+    for (const f of START_FLAGS) {
+      expect(r.out).toContain(f.flag);
+      expect(r.out).toContain(f.env);
+    }
     expect((await cli(["start", "--help"])).out).toBe(r.out);
   });
 
