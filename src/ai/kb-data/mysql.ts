@@ -467,6 +467,30 @@ export const MYSQL_ENTRIES: KbEntry[] = [
     immediateSolution: [{ step: "Wait for the backup or release the lock", sql: "UNLOCK TABLES;" }],
     prevention: ["Use non-locking backups (mariabackup / --single-transaction)"],
   },
+  {
+    code: "1020",
+    title: "Record has changed since last read (MariaDB snapshot isolation)",
+    rootCause: "With innodb_snapshot_isolation (MariaDB 11.6+ default) the transaction tried to modify a row that another transaction changed after this one's snapshot was taken; the transaction must restart.",
+    immediateSolution: [{ step: "Retry the whole transaction from its start" }],
+    prevention: ["Wrap transactions in a retry loop with backoff; keep them short", "Lock the rows first with SELECT ... FOR UPDATE when you intend to update them"],
+  },
+  {
+    code: "1412",
+    title: "Table definition has changed, please retry transaction",
+    rootCause: "A consistent-snapshot transaction touched a table whose definition changed (ALTER TABLE, TRUNCATE) after the snapshot began.",
+    immediateSolution: [{ step: "Retry the whole transaction from its start" }],
+    prevention: ["Run DDL outside busy periods; retry transactions that fail this way"],
+  },
+  {
+    code: "1159",
+    title: "Timeout reading communication packets",
+    rootCause: "The server waited longer than net_read_timeout for data from the client (a stalled client, a slow network, or a huge packet being sent slowly) and dropped the connection.",
+    immediateSolution: [
+      { step: "Check the timeouts", sql: "SHOW VARIABLES LIKE 'net_%timeout';" },
+      { step: "Reconnect; check the client's network path" },
+    ],
+    prevention: ["Keep pool idle timeouts below server timeouts; enable TCP keepalives"],
+  },
   // ── Duplicates and constraints ───────────────────────────────────────────
   {
     code: "1062",

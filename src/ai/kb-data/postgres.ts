@@ -718,6 +718,113 @@ export const POSTGRES_ENTRIES: KbEntry[] = [
     ],
     prevention: ["Back single-row assumptions with unique constraints"],
   },
+  // ── Session timeouts, completion unknown, limits, I/O ────────────────────
+  {
+    code: "25P03",
+    title: "Idle-in-transaction session timeout",
+    rootCause:
+      "The session sat inside an open transaction for longer than idle_in_transaction_session_timeout, so the server ended it and rolled the transaction back. The application opened a transaction and then did something slow (a network call, user input) or forgot to commit.",
+    immediateSolution: [
+      { step: "Reconnect and re-run the whole transaction from BEGIN; nothing of it was committed" },
+      { step: "Check the timeout in force", sql: "SHOW idle_in_transaction_session_timeout;" },
+      {
+        step: "Find sessions that idle inside transactions now",
+        sql: "SELECT pid, usename, application_name, now() - state_change AS idle_for FROM pg_stat_activity WHERE state = 'idle in transaction' ORDER BY idle_for DESC;",
+      },
+    ],
+    prevention: [
+      "Commit or roll back before any slow work; never hold a transaction open across network calls",
+      "Make the pool roll back and reset connections it gets back",
+    ],
+    retry: { safe: true, when: "autocommit", note: "The transaction was rolled back and the session ended: re-run the whole transaction on a new connection." },
+  },
+  {
+    code: "57P05",
+    title: "Idle session timeout",
+    rootCause: "The connection was idle (outside a transaction) for longer than idle_session_timeout, so the server closed it; the client then used the dead connection.",
+    immediateSolution: [
+      { step: "Reconnect; nothing was lost" },
+      { step: "Check the timeout in force", sql: "SHOW idle_session_timeout;" },
+    ],
+    prevention: ["Set the pool's idle timeout below idle_session_timeout, or validate connections before use"],
+    retry: { safe: true, when: "any", note: "The statement never ran on the closed session; re-run it on a new connection." },
+  },
+  {
+    code: "40003",
+    title: "Statement completion unknown",
+    rootCause: "The server could not tell whether the statement (typically a COMMIT) completed, e.g. because the connection to a remote participant was lost.",
+    immediateSolution: [
+      { step: "Check whether the change is present before re-running anything; treat the outcome as unknown" },
+      { step: "For two-phase commits, look for prepared transactions left behind", sql: "SELECT gid, prepared, owner, database FROM pg_prepared_xacts;" },
+    ],
+    prevention: ["Make writes idempotent (unique request keys) so an unknown outcome can be resolved by re-checking"],
+    retry: { safe: false, when: "never", note: "The outcome is unknown; re-running a write could apply it twice." },
+  },
+  {
+    code: "42701",
+    title: "Duplicate column",
+    rootCause: "ALTER TABLE ADD COLUMN or CREATE TABLE defines the column {column:name} twice, typically a migration applied twice.",
+    immediateSolution: [
+      {
+        step: "Check the current columns",
+        sql: "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = {table:lit} ORDER BY ordinal_position;",
+      },
+      { step: "Use the idempotent form", sql: "ALTER TABLE {relation} ADD COLUMN IF NOT EXISTS {column} text;" },
+    ],
+    prevention: ["Track applied migrations so none runs twice"],
+  },
+  {
+    code: "42846",
+    title: "Cannot coerce",
+    rootCause: "An explicit or implicit cast between two types is not possible (e.g. integer to boolean in a context PostgreSQL will not convert, or a column type change without USING).",
+    immediateSolution: [
+      { step: "Convert with an expression, e.g. ALTER COLUMN ... TYPE ... USING", sql: "ALTER TABLE {relation} ALTER COLUMN {column} TYPE integer USING {column}::text::integer;" },
+    ],
+    prevention: ["Test type-changing migrations on a copy of production data"],
+  },
+  {
+    code: "42P18",
+    title: "Indeterminate datatype",
+    rootCause: "PostgreSQL cannot infer the type of a parameter ($1) from its context, e.g. SELECT $1 or $1 IS NULL with no other hint.",
+    immediateSolution: [{ step: "Cast the parameter explicitly, e.g. $1::text or $1::integer" }],
+    prevention: ["Cast parameters whose type the query does not imply"],
+  },
+  {
+    code: "54000",
+    title: "Program limit exceeded",
+    rootCause: "A hard limit of PostgreSQL was hit: an index row too big (over about 2,700 bytes for a btree), too many columns, or an identifier or array too long.",
+    immediateSolution: [
+      { step: "Read the message for the limit; for large values in a btree index, index a hash or prefix instead", sql: "CREATE INDEX ON {relation} (md5({column}));" },
+    ],
+    prevention: ["Do not btree-index unbounded text; validate value sizes"],
+  },
+  {
+    code: "54001",
+    title: "Statement too complex",
+    rootCause: "The statement is too deeply nested for the configured stack (\"stack depth limit exceeded\"), e.g. a huge generated expression or a recursive function without an end.",
+    immediateSolution: [
+      { step: "Check the limit", sql: "SHOW max_stack_depth;" },
+      { step: "Simplify the statement (use = ANY($1) with an array instead of thousands of OR terms) or fix the recursion" },
+    ],
+    prevention: ["Pass long value lists as arrays or temporary tables, not as generated SQL"],
+  },
+  {
+    code: "55000",
+    title: "Object not in prerequisite state",
+    rootCause: "The object is not in the state the command needs, e.g. currval() before nextval() in this session, a replication slot in use, or logical decoding without wal_level=logical.",
+    immediateSolution: [{ step: "Read the message for which state is expected; for currval, call nextval first or use INSERT ... RETURNING id" }],
+    prevention: ["Use RETURNING to get generated keys instead of currval/lastval"],
+  },
+  {
+    code: "58030",
+    title: "I/O error",
+    rootCause: "The operating system reported an I/O error to PostgreSQL while reading or writing a file: failing disk, full or read-only filesystem, or permissions.",
+    immediateSolution: [
+      { step: "Read the server log and the kernel log (dmesg) for the failing device or file" },
+      { step: "Check the data directory", sql: "SHOW data_directory;" },
+    ],
+    prevention: ["Monitor disk health and free space", "Keep tested backups and a replica to fail over to"],
+  },
   // ── Class 2B / XX ─────────────────────────────────────────────────────────
   {
     code: "2BP01",
