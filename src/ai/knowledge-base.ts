@@ -136,10 +136,11 @@ function humanize(snake: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-/** "Table '%-.192s' already exists" → "Table '…' already exists" */
+/** "Table '%-.192s' already exists" → "Table '…' already exists"; "%`s.%`s" → "`…`.`…`" */
 function messageTitle(template: string): string {
   return template
-    .replace(/%`?-?\.?\d*(?:ll|l)?[sdiuMTfgx`]/g, "…")
+    .replace(/%`-?\.?\d*s/g, "`…`")
+    .replace(/%-?\.?\d*(?:ll|l)?[sdiuMTfgx]/g, "…")
     .replace(/\s+/g, " ")
     .trim();
 }
