@@ -265,10 +265,14 @@ export async function benchMysql(opts) {
 
   await proxy?.stop();
   await haproxy.stop();
+  const notes = [
+    "HAProxy 2.6 in tcp mode with its defaults (one thread per CPU); added µs per query = 1/qps through the relay − 1/qps direct at one thread (sysbench prints avg latency only in 10 µs steps); CPU = the relay process's utime+stime over the run ÷ queries.",
+  ];
   return {
     cells,
     checks,
     table,
+    notes,
     proxyHow: proxy?.how ?? null,
     errors,
     settings: { seconds, rounds, tables: TABLES, tableSize: TABLE_SIZE, database: MYSQL_BENCH_DB },

@@ -238,10 +238,14 @@ export async function benchPg(opts) {
 
   await proxy?.stop();
   await bouncer.stop();
+  const notes = [
+    "PgBouncer 1.18 in session mode (pool 20), single-threaded like DBA-GPT; added µs = 1/tps through the relay − 1/tps direct at one client; CPU = the relay process's utime+stime over the run ÷ transactions.",
+  ];
   return {
     cells,
     checks,
     table,
+    notes,
     proxyHow: proxy?.how ?? null,
     errors,
     settings: { seconds, rounds, scale: SCALE, database: PG_BENCH_DB },

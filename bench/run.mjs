@@ -137,8 +137,9 @@ async function main() {
         });
         results.pg = r;
         sections.push(
-          `### PostgreSQL: pgbench -S, scale 10, ${opts.seconds} s runs, median of ${opts.rounds} alternating rounds\n\n${r.table}\n\n${checksTable(r.checks)}${notes(r.errors)}`,
+          `### PostgreSQL: pgbench -S, scale 10, ${opts.seconds} s runs, median of ${opts.rounds} alternating rounds\n\n${r.table}\n\n${checksTable(r.checks)}${notes([...r.notes, ...r.errors])}`,
         );
+        if (r.errors.length) failed = true;
       } else if (suite === "mysql") {
         const { benchMysql } = await import("./mysql.mjs");
         const r = await benchMysql({
@@ -151,8 +152,9 @@ async function main() {
         });
         results.mysql = r;
         sections.push(
-          `### MySQL/MariaDB: sysbench, 4 tables × 10,000 rows, ${opts.seconds} s runs, median of ${opts.rounds} alternating rounds\n\n${r.table}\n\n${checksTable(r.checks)}${notes(r.errors)}`,
+          `### MySQL/MariaDB: sysbench, 4 tables × 10,000 rows, ${opts.seconds} s runs, median of ${opts.rounds} alternating rounds\n\n${r.table}\n\n${checksTable(r.checks)}${notes([...r.notes, ...r.errors])}`,
         );
+        if (r.errors.length) failed = true;
       } else if (suite === "rss") {
         const { benchRss } = await import("./rss.mjs");
         const r = await benchRss({
@@ -184,6 +186,7 @@ async function main() {
     const file = writeResults(path.join(path.dirname(fileURLToPath(import.meta.url)), "results"), results);
     process.stdout.write(`\nresults: ${path.relative(process.cwd(), file)}\n`);
   }
+  if (failed) process.stderr.write("\nsome runs did not measure (see the notes above): exit code 1\n");
   process.exitCode = failed ? 1 : 0;
 }
 
