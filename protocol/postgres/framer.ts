@@ -87,6 +87,12 @@ export class PgFramer {
     return this.hdrHave + (this.asmType >= 0 ? this.asmHave : 0);
   }
 
+  /** true while the stream stands inside a frame (header, skipped body or assembly unfinished):
+   *  a peer that closes now sent a truncated frame */
+  get midFrame(): boolean {
+    return this.hdrHave > 0 || this.skipLeft > 0 || this.asmType >= 0;
+  }
+
   /** frames seen in total (all types, counted by header) */
   get frames(): number {
     return this.frameCount;
