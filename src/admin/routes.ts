@@ -1,0 +1,220 @@
+import type { AiStatusProbe } from "../ai/status.js";
+import type { Config } from "../config/types.js";
+import type { ErrorPipeline } from "../errors/pipeline.js";
+import { ERROR_TYPES, type ErrorType, isErrorType, type Protocol } from "../errors/types.js";
+import type { PatternStore } from "../patterns/store.js";
+import { dryResolution } from "../resolve/plan.js";
+import { type Endpoint, formatEndpoint } from "../util/host-port.js";
+import { HttpError, limitParam, Router, sendJson } from "./http.js";
+import type { Metrics } from "./metrics.js";
+import { probeUpstream } from "./probe.js";
+
+export interface DatabaseInfo {
+  protocol: Protocol;
+  listen: Endpoint;
+  upstream: Endpoint;
+  embedded: boolean;
+  connections: () => number;
+}
+
+export interface AdminContext {
+  config: () => Config;
+  metrics: Metrics;
+  pipeline: ErrorPipeline;
+  store: PatternStore;
+  ai: AiStatusProbe;
+  databases: () => DatabaseInfo[];
+}
+
+const PROTOCOLS = new Set(["postgres", "mysql"]);
+
+/** Health colour from the error rate and upstream health (seed: 🟢 healthy / 🟡 warning / 🔴 critical). */
+export function healthOf(
+  errorRatePerHour: number,
+  upstreamsHealthy: boolean,
+): "healthy" | "warning" | "critical" {
+  if (!upstreamsHealthy || errorRatePerHour > 100) return "critical";
+  if (errorRatePerHour > 10) return "warning";
+  return "healthy";
+}
+
+function asObject(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new HttpError(400, "request body must be a JSON object");
+  }
+  return body as Record<string, unknown>;
+}
+
+function requireString(o: Record<string, unknown>, key: string, max = 10_000): string {
+  const v = o[key];
+  if (typeof v !== "string" || v.length === 0) throw new HttpError(400, `${key} must be a non-empty string`);
+  if (v.length > max) throw new HttpError(400, `${key} is longer than ${max} characters`);
+  return v;
+}
+
+function optionalString(o: Record<string, unknown>, key: string, max = 100_000): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw new HttpError(400, `${key} must be a string`);
+  if (v.length > max) throw new HttpError(400, `${key} is longer than ${max} characters`);
+  return v;
+}
+
+export function requireProtocol(o: Record<string, unknown>): Protocol {
+  const p = o.protocol;
+  if (typeof p !== "string" || !PROTOCOLS.has(p))
+    throw new HttpError(400, 'protocol must be "postgres" or "mysql"');
+  return p as Protocol;
+}
+
+/** Routes of PRODUCT.md section 6 that read the pipeline and store. Later features add theirs to the router. */
+export function buildRoutes(ctx: AdminContext): Router {
+  const router = new Router();
+  let lastHealth: Record<string, string | null> = {};
+
+  async function checkUpstreams(): Promise<Record<string, string | null>> {
+    const dbs = ctx.databases();
+    const results = await Promise.all(dbs.map((d) => probeUpstream(d.protocol, d.upstream)));
+    const out: Record<string, string | null> = {};
+    dbs.forEach((d, i) => {
+      out[d.protocol] = results[i] ?? null;
+    });
+    lastHealth = out;
+    return out;
+  }
+
+  router.add("GET", "/healthz", () => ({ status: "ok" }));
+
+  router.add("GET", "/readyz", async (_req, res) => {
+    const health = await checkUpstreams();
+    const failing = Object.entries(health).filter(([, reason]) => reason !== null);
+    const upstreams = Object.fromEntries(
+      ctx.databases().map((d) => [
+        d.protocol,
+        {
+          upstream: formatEndpoint(d.upstream),
+          ok: health[d.protocol] === null,
+          reason: health[d.protocol],
+        },
+      ]),
+    );
+    if (failing.length > 0) {
+      sendJson(res, 503, {
+        status: "unavailable",
+        error: `upstream not answering: ${failing.map(([p, r]) => `${p} (${r})`).join(", ")}`,
+        upstreams,
+      });
+      return undefined;
+    }
+    return { status: "ready", upstreams };
+  });
+
+  router.add("GET", "/metrics", async (_req, res) => {
+    const text = await ctx.metrics.text();
+    res.writeHead(200, { "content-type": ctx.metrics.registry.contentType });
+    res.end(text);
+    return undefined;
+  });
+
+  router.add("GET", "/api/stats", async () => {
+    const cfg = ctx.config();
+    const health = Object.keys(lastHealth).length === 0 ? await checkUpstreams() : lastHealth;
+    void checkUpstreams(); // refresh in the background for the next call
+    const databases = ctx.databases().map((d) => ({
+      protocol: d.protocol,
+      listen: formatEndpoint(d.listen),
+      upstream: formatEndpoint(d.upstream),
+      embedded: d.embedded,
+      connections: d.connections(),
+      healthy: health[d.protocol] === null,
+      reason: health[d.protocol] ?? null,
+    }));
+    const patterns = ctx.store.list();
+    let totalResolutions = 0;
+    const byStrategy: Record<
+      string,
+      { attempted: number; succeeded: number; failed: number; successRate: number | null }
+    > = {};
+    for (const p of patterns) {
+      totalResolutions += p.resolutions.succeeded + p.resolutions.failed;
+      for (const h of p.history) {
+        if (h.outcome !== "succeeded" && h.outcome !== "failed") continue;
+        let s = byStrategy[h.strategy];
+        if (!s) {
+          s = { attempted: 0, succeeded: 0, failed: 0, successRate: null };
+          byStrategy[h.strategy] = s;
+        }
+        s.attempted += 1;
+        s[h.outcome] += 1;
+        s.successRate = s.succeeded / s.attempted;
+      }
+    }
+    const rate = ctx.pipeline.errorRatePerHour();
+    const policy = cfg.resolution.policy;
+    return {
+      databases,
+      ai: { status: ctx.ai.status, model: ctx.ai.model, host: cfg.ai.ollamaHost },
+      monitoring: {
+        active: true,
+        errorsSeen: ctx.pipeline.total,
+        uptimeSeconds: Math.round(ctx.pipeline.uptimeMs / 1000),
+      },
+      autoResolution: {
+        active: ERROR_TYPES.some((t) => policy[t] === "apply"),
+        policy,
+        byStrategy,
+      },
+      patterns: patterns.length,
+      totalResolutions,
+      errorRatePerHour: rate,
+      health: healthOf(
+        rate,
+        databases.every((d) => d.healthy),
+      ),
+    };
+  });
+
+  router.add("GET", "/api/patterns", (req) => {
+    const protocol = req.query.get("protocol") ?? undefined;
+    const errorType = req.query.get("errorType") ?? undefined;
+    if (protocol !== undefined && !PROTOCOLS.has(protocol))
+      throw new HttpError(400, 'protocol must be "postgres" or "mysql"');
+    if (errorType !== undefined && !isErrorType(errorType))
+      throw new HttpError(400, `unknown errorType "${errorType}"`);
+    const limit = limitParam(req.query, 100, 10_000);
+    const patterns = ctx.store.list({ protocol, errorType, limit }).map(({ history: _h, ...rest }) => rest);
+    return { patterns };
+  });
+
+  router.add("GET", "/api/patterns/:signature", (req) => {
+    const p = ctx.store.get(req.params.signature as string);
+    if (!p) throw new HttpError(404, `no pattern with signature "${req.params.signature}"`);
+    return { pattern: p };
+  });
+
+  router.add("GET", "/api/errors", (req) => ({
+    errors: ctx.pipeline.recentErrors(limitParam(req.query, 100)),
+  }));
+
+  router.add("POST", "/api/simulate", (req) => {
+    const o = asObject(req.body);
+    const protocol = requireProtocol(o);
+    const code = requireString(o, "code", 64);
+    const message = requireString(o, "message");
+    const statement = optionalString(o, "statement");
+    const { event, pattern } = ctx.pipeline.record(
+      { protocol, code, message, statement, inTransaction: false, application: "dba-gpt-simulate" },
+      { simulated: true },
+    );
+    const policy = ctx.config().resolution.policy;
+    const mode = policy[event.errorType as ErrorType] ?? policy.default;
+    const resolution = {
+      ...dryResolution(event.errorType, event.strategy, mode),
+      dryRun: true,
+      policy: mode,
+    };
+    return { event, pattern, resolution };
+  });
+
+  return router;
+}

@@ -1,0 +1,49 @@
+import type { Logger } from "../log.js";
+
+export type AiStatus = "ready" | "unreachable" | "disabled";
+
+/** Knows whether the Ollama host answers; re-probed in the background, never on a request path. */
+export class AiStatusProbe {
+  status: AiStatus;
+  lastError: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly opts: { enabled: boolean; host: string; model: string; intervalMs?: number },
+    private readonly log: Logger,
+  ) {
+    this.status = opts.enabled ? "unreachable" : "disabled";
+  }
+
+  get model(): string {
+    return this.opts.model;
+  }
+
+  start(): void {
+    if (!this.opts.enabled) return;
+    void this.probe();
+    this.timer = setInterval(() => void this.probe(), this.opts.intervalMs ?? 30_000);
+    this.timer.unref();
+  }
+
+  async probe(): Promise<AiStatus> {
+    if (!this.opts.enabled) return "disabled";
+    const before = this.status;
+    try {
+      const res = await fetch(new URL("/api/tags", this.opts.host), { signal: AbortSignal.timeout(2000) });
+      this.status = res.ok ? "ready" : "unreachable";
+      this.lastError = res.ok ? null : `HTTP ${res.status}`;
+    } catch (e) {
+      this.status = "unreachable";
+      this.lastError = e instanceof Error ? e.message : String(e);
+    }
+    if (before !== this.status)
+      this.log.info({ ai: this.status, host: this.opts.host }, `AI is ${this.status}`);
+    return this.status;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,21 @@
+import type { Metrics } from "../admin/metrics.js";
+import type { ErrorPipeline } from "../errors/pipeline.js";
+import type { Logger } from "../log.js";
+import type { Endpoint } from "../util/host-port.js";
+
+/** A client session as its listener sees it. */
+export interface Session {
+  readonly idle: boolean;
+  drain(): void;
+  destroy(): void;
+}
+
+/** What a session needs from the process around it. */
+export interface SessionHost {
+  readonly metrics: Metrics;
+  readonly pipeline: ErrorPipeline;
+  readonly log: Logger;
+  /** the upstream to dial now (read per connection, so a SIGHUP reload applies to new sessions) */
+  upstream(): Endpoint;
+  sessionClosed(s: Session): void;
+}

@@ -1,0 +1,186 @@
+import { mkdirSync } from "node:fs";
+import { buildRoutes, type DatabaseInfo } from "./admin/routes.js";
+import { Metrics } from "./admin/metrics.js";
+import { AdminServer } from "./admin/server.js";
+import { AiStatusProbe } from "./ai/status.js";
+import type { Config } from "./config/types.js";
+import { ErrorPipeline } from "./errors/pipeline.js";
+import { createLogger, type Logger } from "./log.js";
+import { PatternStore } from "./patterns/store.js";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "./proxy/embedded-pg.js";
+import { Listener } from "./proxy/listener.js";
+import { PgSession } from "./proxy/pg-session.js";
+import { type Endpoint, formatEndpoint, isLoopback } from "./util/host-port.js";
+
+export interface RunningServer {
+  /** where each side actually listens (ports resolved when 0 was asked for) */
+  postgres: Endpoint;
+  mysql: Endpoint | null;
+  admin: Endpoint;
+  pgUpstream: Endpoint;
+  embedded: boolean;
+  metrics: Metrics;
+  pipeline: ErrorPipeline;
+  store: PatternStore;
+  log: Logger;
+  config(): Config;
+  /** apply a new configuration (SIGHUP): policy, thresholds, AI and admin token take effect at once */
+  reload(next: Config): void;
+  /** SIGTERM path: stop accepting, let statements in flight finish (bounded), flush state */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** install SIGTERM/SIGINT (drain and exit) and SIGHUP (reload via `reload`) handlers */
+  handleSignals?: boolean;
+  /** re-read the configuration for SIGHUP; throws ConfigError when the new file is bad */
+  reloadConfig?: () => Config;
+}
+
+export async function startServer(initial: Config, opts: StartOptions = {}): Promise<RunningServer> {
+  let config = initial;
+  if (config.admin.token === null && !isLoopback(config.listen.admin.host)) {
+    throw new Error(
+      `admin.token: the admin API listens on ${formatEndpoint(config.listen.admin)}, beyond loopback, so a token is required (DBAGPT_ADMIN_TOKEN)`,
+    );
+  }
+  mkdirSync(config.state.dir, { recursive: true });
+  const log = opts.logger ?? createLogger(config.logLevel);
+
+  let embedded: EmbeddedPostgres | null = null;
+  let pgUpstream: Endpoint;
+  if (config.upstream.postgres) {
+    pgUpstream = config.upstream.postgres;
+  } else {
+    embedded = await startEmbeddedPostgres(config.state.dir);
+    pgUpstream = embedded.endpoint;
+  }
+  // The first log line says which PostgreSQL the proxy fronts, so a newcomer knows what they talk to.
+  if (embedded) {
+    log.info(
+      { upstream: formatEndpoint(pgUpstream), dataDir: embedded.dataDir },
+      `embedded PostgreSQL (PGlite) is the upstream: no --pg-upstream given; connect with psql -h ${config.listen.postgres.host} -p ${config.listen.postgres.port} -U postgres`,
+    );
+  } else {
+    log.info({ upstream: formatEndpoint(pgUpstream) }, `PostgreSQL upstream ${formatEndpoint(pgUpstream)}`);
+  }
+
+  const metrics = new Metrics();
+  const store = new PatternStore({ stateDir: config.state.dir });
+  const pipeline = new ErrorPipeline(store, metrics, config.resolution.thresholds);
+  const ai = new AiStatusProbe(
+    { enabled: config.ai.enabled, host: config.ai.ollamaHost, model: config.ai.model },
+    log,
+  );
+  ai.start();
+
+  const pgListener = new Listener({
+    name: "postgres",
+    listen: config.listen.postgres,
+    upstream: () => config.upstream.postgres ?? pgUpstream,
+    metrics,
+    pipeline,
+    log,
+    createSession: (socket, host) => new PgSession(socket, host),
+  });
+  const pgAddr = await pgListener.listen();
+  log.info({ listen: formatEndpoint(pgAddr) }, `PostgreSQL clients: ${formatEndpoint(pgAddr)}`);
+
+  const databases = (): DatabaseInfo[] => {
+    const out: DatabaseInfo[] = [
+      {
+        protocol: "postgres",
+        listen: pgAddr,
+        upstream: pgUpstream,
+        embedded: embedded !== null,
+        connections: () => pgListener.sessionCount,
+      },
+    ];
+    return out;
+  };
+
+  const router = buildRoutes({ config: () => config, metrics, pipeline, store, ai, databases });
+  const admin = new AdminServer({
+    listen: config.listen.admin,
+    router,
+    token: () => config.admin.token,
+    log,
+  });
+  const adminAddr = await admin.listen();
+  log.info(
+    { listen: formatEndpoint(adminAddr) },
+    `admin API and dashboard: http://${formatEndpoint(adminAddr)}/`,
+  );
+
+  let closing: Promise<void> | null = null;
+  const running: RunningServer = {
+    postgres: pgAddr,
+    mysql: null,
+    admin: adminAddr,
+    pgUpstream,
+    embedded: embedded !== null,
+    metrics,
+    pipeline,
+    store,
+    log,
+    config: () => config,
+    reload(next: Config) {
+      const restartNeeded =
+        JSON.stringify(next.listen) !== JSON.stringify(config.listen) || next.state.dir !== config.state.dir;
+      config = next;
+      pipeline.setThresholds(next.resolution.thresholds);
+      log.level = next.logLevel;
+      log.info(
+        { restartNeeded },
+        restartNeeded
+          ? "configuration reloaded; listen addresses and state dir change only at restart"
+          : "configuration reloaded",
+      );
+    },
+    close() {
+      closing ??= (async () => {
+        log.info(
+          { drainTimeoutMs: config.drainTimeoutMs },
+          "draining: no new connections, finishing statements in flight",
+        );
+        await pgListener.drain(config.drainTimeoutMs);
+        ai.stop();
+        await admin.close();
+        await store.close();
+        if (embedded) await embedded.stop();
+        log.info("stopped");
+      })();
+      return closing;
+    },
+  };
+
+  if (opts.handleSignals) {
+    const stop = () => {
+      running.close().then(
+        () => process.exit(0),
+        (e: unknown) => {
+          log.error({ err: e }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+    process.on("SIGHUP", () => {
+      if (!opts.reloadConfig) {
+        log.warn("SIGHUP: no configuration file to reload");
+        return;
+      }
+      try {
+        running.reload(opts.reloadConfig());
+      } catch (e) {
+        log.error(
+          { error: e instanceof Error ? e.message : String(e) },
+          "SIGHUP: new configuration refused; the old one stays",
+        );
+      }
+    });
+  }
+  return running;
+}
