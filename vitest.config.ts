@@ -8,6 +8,7 @@ export default defineConfig({
     // Integration tests share the real servers; files run one at a time so
     // they never fight over ports, deadlock recipes or connection limits.
     fileParallelism: false,
+    globalSetup: ["test/support/global-setup.ts"],
     reporters: ["default"],
   },
 });
