@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "./log.js";
 import { PatternStore } from "./patterns/store.js";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./proxy/embedded-pg.js";
 import { Listener } from "./proxy/listener.js";
+import { MysqlSession } from "./proxy/mysql-session.js";
 import { PgSession } from "./proxy/pg-session.js";
 import { type Endpoint, formatEndpoint, isLoopback } from "./util/host-port.js";
 
@@ -116,7 +117,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
   let closing: Promise<void> | null = null;
   const running: RunningServer = {
     postgres: pgAddr,
-    mysql: null,
+    mysql: mysqlAddr,
     admin: adminAddr,
     pgUpstream,
     embedded: embedded !== null,
@@ -144,7 +145,10 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
           { drainTimeoutMs: config.drainTimeoutMs },
           "draining: no new connections, finishing statements in flight",
         );
-        await pgListener.drain(config.drainTimeoutMs);
+        await Promise.all([
+          pgListener.drain(config.drainTimeoutMs),
+          mysqlListener?.drain(config.drainTimeoutMs),
+        ]);
         ai.stop();
         await admin.close();
         await store.close();
