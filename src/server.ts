@@ -88,6 +88,26 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
   const pgAddr = await pgListener.listen();
   log.info({ listen: formatEndpoint(pgAddr) }, `PostgreSQL clients: ${formatEndpoint(pgAddr)}`);
 
+  let mysqlListener: Listener | null = null;
+  let mysqlAddr: Endpoint | null = null;
+  const mysqlUpstream = config.upstream.mysql;
+  if (mysqlUpstream) {
+    mysqlListener = new Listener({
+      name: "mysql",
+      listen: config.listen.mysql,
+      upstream: () => config.upstream.mysql ?? mysqlUpstream,
+      metrics,
+      pipeline,
+      log,
+      createSession: (socket, host) => new MysqlSession(socket, host),
+    });
+    mysqlAddr = await mysqlListener.listen();
+    log.info(
+      { listen: formatEndpoint(mysqlAddr), upstream: formatEndpoint(mysqlUpstream) },
+      `MySQL clients: ${formatEndpoint(mysqlAddr)} → ${formatEndpoint(mysqlUpstream)}`,
+    );
+  }
+
   const databases = (): DatabaseInfo[] => {
     const out: DatabaseInfo[] = [
       {
@@ -98,6 +118,16 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
         connections: () => pgListener.sessionCount,
       },
     ];
+    if (mysqlListener && mysqlAddr && mysqlUpstream) {
+      const l = mysqlListener;
+      out.push({
+        protocol: "mysql",
+        listen: mysqlAddr,
+        upstream: mysqlUpstream,
+        embedded: false,
+        connections: () => l.sessionCount,
+      });
+    }
     return out;
   };
 
