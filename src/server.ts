@@ -7,6 +7,7 @@ import type { Config } from "./config/types.js";
 import { ErrorPipeline } from "./errors/pipeline.js";
 import { createLogger, type Logger } from "./log.js";
 import { PatternStore } from "./patterns/store.js";
+import { Resolver } from "./resolve/resolver.js";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./proxy/embedded-pg.js";
 import { Listener } from "./proxy/listener.js";
 import { MysqlSession } from "./proxy/mysql-session.js";
@@ -23,6 +24,7 @@ export interface RunningServer {
   metrics: Metrics;
   pipeline: ErrorPipeline;
   store: PatternStore;
+  resolver: Resolver;
   log: Logger;
   config(): Config;
   /** apply a new configuration (SIGHUP): policy, thresholds, AI and admin token take effect at once */
@@ -70,6 +72,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
   const metrics = new Metrics();
   const store = new PatternStore({ stateDir: config.state.dir });
   const pipeline = new ErrorPipeline(store, metrics, config.resolution.thresholds);
+  const resolver = new Resolver(() => config, pipeline, metrics, config.state.dir);
   const ai = new AiStatusProbe(
     { enabled: config.ai.enabled, host: config.ai.ollamaHost, model: config.ai.model },
     log,
@@ -83,6 +86,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
     metrics,
     pipeline,
     log,
+    resolver,
     createSession: (socket, host) => new PgSession(socket, host),
   });
   const pgAddr = await pgListener.listen();
@@ -99,6 +103,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
       metrics,
       pipeline,
       log,
+      resolver,
       createSession: (socket, host) => new MysqlSession(socket, host),
     });
     mysqlAddr = await mysqlListener.listen();
@@ -131,7 +136,16 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
     return out;
   };
 
-  const router = buildRoutes({ config: () => config, metrics, pipeline, store, ai, databases });
+  const router = buildRoutes({
+    config: () => config,
+    metrics,
+    pipeline,
+    store,
+    ai,
+    databases,
+    resolver,
+    setConfig: (next) => running.reload(next),
+  });
   const admin = new AdminServer({
     listen: config.listen.admin,
     router,
@@ -154,6 +168,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
     metrics,
     pipeline,
     store,
+    resolver,
     log,
     config: () => config,
     reload(next: Config) {
@@ -161,6 +176,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
         JSON.stringify(next.listen) !== JSON.stringify(config.listen) || next.state.dir !== config.state.dir;
       config = next;
       pipeline.setThresholds(next.resolution.thresholds);
+      resolver.configChanged();
       log.level = next.logLevel;
       log.info(
         { restartNeeded },
@@ -182,6 +198,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
         ai.stop();
         await admin.close();
         await store.close();
+        await resolver.close();
         if (embedded) await embedded.stop();
         log.info("stopped");
       })();

@@ -52,6 +52,8 @@ export class PgFramer {
   private asmHave = 0;
   private readonly asmPieces: Buffer[] = [];
   private frameCount = 0;
+  /** offset in the chunk being pushed just past the frame being delivered: valid inside the handler */
+  frameEnd = 0;
 
   constructor(opts: PgFramerOptions) {
     if (opts.side !== "frontend" && opts.side !== "backend") {
@@ -136,6 +138,7 @@ export class PgFramer {
         this.asmType = -1;
         this.asmLen = 0;
         this.asmHave = 0;
+        this.frameEnd = pos;
         this.deliver(type, body, 0, body.length, -1, onFrame);
         continue;
       }
@@ -205,6 +208,7 @@ export class PgFramer {
       if (bodyLen <= avail) {
         const start = pos;
         pos += bodyLen;
+        this.frameEnd = pos;
         this.deliver(type, chunk, start, pos, frameStart, onFrame);
         continue;
       }

@@ -55,6 +55,9 @@ export class Metrics {
   readonly protocolErrors: Counter<"protocol" | "reason">;
   readonly retryBudget: Gauge;
   readonly aiQueueOverflow: Counter;
+  /** set by the resolver: tokens in the retry budget now, and retries refused for lack of them */
+  retryTokens: () => number = () => 0;
+  retryExhausted: () => number = () => 0;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "dbagpt_process_" });
@@ -149,10 +152,23 @@ export class Metrics {
       labelNames: ["protocol", "reason"],
       registers: [r],
     });
+    const self = this;
     this.retryBudget = new Gauge({
       name: "dbagpt_retry_budget_tokens",
       help: "Retry budget tokens available now (token bucket)",
       registers: [r],
+      collect() {
+        this.set(self.retryTokens());
+      },
+    });
+    new Counter({
+      name: "dbagpt_retry_budget_exhausted_total",
+      help: "Retries not made because the retry budget was spent (the error passed through)",
+      registers: [r],
+      collect() {
+        this.reset();
+        this.inc(self.retryExhausted());
+      },
     });
     this.aiQueueOverflow = new Counter({
       name: "dbagpt_ai_queue_overflow_total",

@@ -1,5 +1,7 @@
 import type { AiStatusProbe } from "../ai/status.js";
-import type { Config } from "../config/types.js";
+import { parsePolicy } from "../config/load.js";
+import { type Config, ConfigError } from "../config/types.js";
+import type { Resolver } from "../resolve/resolver.js";
 import type { ErrorPipeline } from "../errors/pipeline.js";
 import { ERROR_TYPES, type ErrorType, isErrorType, type Protocol } from "../errors/types.js";
 import type { PatternStore } from "../patterns/store.js";
@@ -24,6 +26,25 @@ export interface AdminContext {
   store: PatternStore;
   ai: AiStatusProbe;
   databases: () => DatabaseInfo[];
+  resolver: Resolver;
+  /** replace the configuration in force (PUT /api/policy) */
+  setConfig: (next: Config) => void;
+}
+
+function positiveInt(o: Record<string, unknown>, key: string, path: string, min = 1): number | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+    throw new HttpError(400, `${path}.${key}: must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function checkKeys(o: Record<string, unknown>, allowed: string[], path: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k))
+      throw new HttpError(400, `${path}.${k}: unknown key (expected one of ${allowed.join(", ")})`);
+  }
 }
 
 const PROTOCOLS = new Set(["postgres", "mysql"]);
@@ -214,6 +235,62 @@ export function buildRoutes(ctx: AdminContext): Router {
       policy: mode,
     };
     return { event, pattern, resolution };
+  });
+
+  router.add("GET", "/api/resolutions", (req) => ({
+    resolutions: ctx.resolver.resolutions(limitParam(req.query, 100)),
+  }));
+
+  const policyView = () => {
+    const c = ctx.config();
+    return { policy: c.resolution.policy, thresholds: c.resolution.thresholds, retry: c.resolution.retry };
+  };
+  router.add("GET", "/api/policy", () => policyView());
+
+  // PUT merges: the keys named change, the others stay. Anything invalid → 400 naming it, nothing changes.
+  router.add("PUT", "/api/policy", (req) => {
+    const body = asObject(req.body);
+    const structured = ["policy", "thresholds", "retry"].some((k) => k in body);
+    const o: Record<string, unknown> = structured ? body : { policy: body };
+    checkKeys(o, ["policy", "thresholds", "retry"], "body");
+    const current = ctx.config();
+    const next: Config = structuredClone(current);
+    if (o.policy !== undefined) {
+      const p = asObject(o.policy);
+      try {
+        next.resolution.policy = parsePolicy({ ...current.resolution.policy, ...p }, "policy");
+      } catch (e) {
+        if (e instanceof ConfigError) throw new HttpError(400, e.message);
+        throw e;
+      }
+    }
+    if (o.thresholds !== undefined) {
+      const t = asObject(o.thresholds);
+      checkKeys(t, ["preventive", "selfHealing"], "thresholds");
+      next.resolution.thresholds = {
+        preventive: positiveInt(t, "preventive", "thresholds") ?? current.resolution.thresholds.preventive,
+        selfHealing: positiveInt(t, "selfHealing", "thresholds") ?? current.resolution.thresholds.selfHealing,
+      };
+      if (next.resolution.thresholds.preventive >= next.resolution.thresholds.selfHealing) {
+        throw new HttpError(400, "thresholds.preventive: must be lower than thresholds.selfHealing");
+      }
+    }
+    if (o.retry !== undefined) {
+      const r = asObject(o.retry);
+      checkKeys(r, ["maxAttempts", "baseDelayMs", "maxDelayMs", "budgetPerSecond"], "retry");
+      const cur = current.resolution.retry;
+      next.resolution.retry = {
+        maxAttempts: positiveInt(r, "maxAttempts", "retry", 0) ?? cur.maxAttempts,
+        baseDelayMs: positiveInt(r, "baseDelayMs", "retry", 0) ?? cur.baseDelayMs,
+        maxDelayMs: positiveInt(r, "maxDelayMs", "retry", 0) ?? cur.maxDelayMs,
+        budgetPerSecond: positiveInt(r, "budgetPerSecond", "retry", 0) ?? cur.budgetPerSecond,
+      };
+      if (next.resolution.retry.maxDelayMs < next.resolution.retry.baseDelayMs) {
+        throw new HttpError(400, "retry.maxDelayMs: must be at least retry.baseDelayMs");
+      }
+    }
+    ctx.setConfig(next);
+    return policyView();
   });
 
   return router;

@@ -2,6 +2,7 @@ import net from "node:net";
 import type { Metrics } from "../admin/metrics.js";
 import type { ErrorPipeline } from "../errors/pipeline.js";
 import type { Logger } from "../log.js";
+import type { Resolver } from "../resolve/resolver.js";
 import type { Endpoint } from "../util/host-port.js";
 import type { Session, SessionHost } from "./session-host.js";
 
@@ -12,6 +13,7 @@ export interface ListenerOptions {
   metrics: Metrics;
   pipeline: ErrorPipeline;
   log: Logger;
+  resolver: Resolver;
   createSession: (socket: net.Socket, host: SessionHost) => Session;
 }
 
@@ -20,6 +22,7 @@ export class Listener implements SessionHost {
   readonly metrics: Metrics;
   readonly pipeline: ErrorPipeline;
   readonly log: Logger;
+  readonly resolver: Resolver;
   readonly upstream: () => Endpoint;
   private readonly server: net.Server;
   private readonly sessions = new Set<Session>();
@@ -29,6 +32,7 @@ export class Listener implements SessionHost {
     this.metrics = opts.metrics;
     this.pipeline = opts.pipeline;
     this.log = opts.log;
+    this.resolver = opts.resolver;
     this.upstream = opts.upstream;
     this.server = net.createServer({ noDelay: true }, (socket) => {
       this.sessions.add(opts.createSession(socket, this));

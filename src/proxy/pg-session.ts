@@ -3,11 +3,14 @@ import { performance } from "node:perf_hooks";
 import { decodeErrorFields } from "../../protocol/postgres/backend.js";
 import { decodeParse, decodeQuery, decodeStartup } from "../../protocol/postgres/frontend.js";
 import { BackendMessage, FrontendMessage } from "../../protocol/postgres/constants.js";
-import { encodeErrorResponse } from "../../protocol/postgres/encode.js";
+import { encodeErrorResponse, encodeSimpleMessage } from "../../protocol/postgres/encode.js";
 import { PgFramer } from "../../protocol/postgres/framer.js";
 import { ProtocolError } from "../../protocol/shared/protocol-error.js";
 import { observeLatency } from "../admin/metrics.js";
 import { PROXY_CODES } from "../errors/classify.js";
+import type { ErrorEvent } from "../errors/types.js";
+import { replayPlan } from "./pg-replay.js";
+import { PG_RETRYABLE } from "../resolve/resolver.js";
 import type { SessionHost } from "./session-host.js";
 
 const READY_IDLE = 0x49; // 'I'
@@ -21,6 +24,9 @@ const SERVER_INTEREST = [BackendMessage.ErrorResponse, BackendMessage.ReadyForQu
 const MAX_STARTUP = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const N = Buffer.from("N");
+const PARSE_COMPLETE = encodeSimpleMessage(BackendMessage.ParseComplete);
+/** a request unit larger than this is not kept for replay (COPY data, huge batches) */
+const MAX_REPLAY_BYTES = 1024 * 1024;
 
 type Phase = "startup" | "connecting" | "relay" | "closed";
 
@@ -52,6 +58,31 @@ export class PgSession {
   private outstanding = 0;
   private draining = false;
   private readonly counters;
+  // ---- transparent retry (PRODUCT.md section 5) ----
+  // The request unit the client is sending now (bytes since the last Query/Sync), as chunk views.
+  private unitChunks: Buffer[] = [];
+  private unitStart = 0;
+  private unitBytes = 0;
+  private unitOverflow = false;
+  // The last complete unit: what a retry re-sends.
+  private lastUnit: Buffer[] | null = null;
+  private lastUnitStart = 0;
+  private lastUnitEnd = 0;
+  /** bytes of the current response already forwarded to the client */
+  private respForwarded = 0;
+  /** set while scanning a server chunk: a retryable error seen in it, and whether ReadyForQuery followed */
+  private retryableEvent: ErrorEvent | null = null;
+  private retryableOutstanding = 0;
+  private sawReady = false;
+  /** response chunks held back while a retry is under way */
+  private held: Buffer[] | null = null;
+  private retry: {
+    event: ErrorEvent;
+    attempts: number;
+    startedAt: number;
+    synthParses: number;
+    failed: boolean;
+  } | null = null;
 
   constructor(
     private readonly client: net.Socket,
@@ -78,6 +109,13 @@ export class PgSession {
     this.counters.bytesFromClients += chunk.length;
     if (this.phase === "relay") {
       if (this.requestAt === 0) this.requestAt = performance.now();
+      this.unitChunks.push(chunk);
+      this.unitBytes += chunk.length;
+      if (this.unitBytes > MAX_REPLAY_BYTES && this.unitChunks.length > 1) {
+        // too large to replay (COPY data, huge batches): keep only the current chunk's view
+        this.unitChunks = [chunk];
+        this.unitOverflow = true;
+      }
       try {
         (this.clientFramer as PgFramer).push(chunk, this.onClientFrame);
       } catch (e) {
@@ -99,12 +137,14 @@ export class PgSession {
     switch (type) {
       case FrontendMessage.Query:
         this.noteStatement(buf, start, end, false);
+        this.endUnit();
         this.request();
         break;
       case FrontendMessage.Parse:
         this.noteStatement(buf, start, end, true);
         break;
       case FrontendMessage.Sync:
+        this.endUnit();
         this.request();
         break;
       case FrontendMessage.Terminate:
@@ -118,6 +158,30 @@ export class PgSession {
     this.stmtStart = start;
     this.stmtEnd = end;
     this.stmtIsParse = isParse;
+  }
+
+  /** A Query or Sync ended a request unit: keep it (as views) for a possible replay. */
+  private endUnit(): void {
+    const chunks = this.unitChunks;
+    const end = (this.clientFramer as PgFramer).frameEnd;
+    const current = chunks[chunks.length - 1];
+    if (this.unitOverflow || this.unitBytes > MAX_REPLAY_BYTES || current === undefined) {
+      this.lastUnit = null; // too large to hold for replay
+    } else {
+      this.lastUnit = chunks;
+      this.lastUnitStart = this.unitStart;
+      this.lastUnitEnd = end;
+    }
+    this.unitOverflow = false;
+    if (current !== undefined && end < current.length) {
+      this.unitChunks = [current];
+      this.unitStart = end;
+      this.unitBytes = current.length - end;
+    } else {
+      this.unitChunks = [];
+      this.unitStart = 0;
+      this.unitBytes = 0;
+    }
   }
 
   private request(): void {
@@ -225,27 +289,58 @@ export class PgSession {
       observeLatency(this.counters, (performance.now() - this.requestAt) / 1000);
       this.requestAt = 0;
     }
+    this.sawReady = false;
     try {
       this.serverFramer.push(chunk, this.onServerFrame);
     } catch (e) {
       this.protocolFailure("server", e);
       return;
     }
+    if (this.held !== null) {
+      // the rest of a failed attempt's response: swallow until its ReadyForQuery
+      this.held.push(chunk);
+      if (this.sawReady) this.startRetry();
+      return;
+    }
+    if (this.retryableEvent !== null) {
+      const event = this.retryableEvent;
+      this.retryableEvent = null;
+      if (this.decideRetry(event)) {
+        this.held = [chunk];
+        this.client.pause();
+        if (this.sawReady) this.startRetry();
+        return;
+      }
+    } else if (this.retry !== null && this.sawReady && !this.retry.failed) {
+      this.retrySucceeded();
+    }
+    if (this.retry !== null && this.retry.synthParses > 0) {
+      // named statements parsed by the failed attempt are not parsed again: answer for them
+      const synth = Buffer.concat(Array.from({ length: this.retry.synthParses }, () => PARSE_COMPLETE));
+      this.retry.synthParses = 0;
+      this.client.write(synth);
+    }
+    if (this.sawReady && this.retry !== null) this.endRetry();
+    this.respForwarded = this.sawReady ? chunk.length - this.readyEnd : this.respForwarded + chunk.length;
     if (!this.client.write(chunk)) (this.upstream as net.Socket).pause();
     if (this.draining && this.idle) this.shutdown();
   };
+
+  private readyEnd = 0;
 
   private readonly onServerFrame = (type: number, buf: Buffer, start: number, end: number): void => {
     if (type === BackendMessage.ReadyForQuery) {
       this.txStatus = buf[start] as number;
       if (this.outstanding > 0) this.outstanding--;
+      this.sawReady = true;
+      this.readyEnd = this.serverFramer.frameEnd;
       return;
     }
     // ErrorResponse: the only other frame of interest
     const f = decodeErrorFields(buf, start, end);
     const severity = f.severityNonLocalized || f.severity;
     if (severity === "FATAL" || severity === "PANIC") this.serverSentFatal = true;
-    this.host.pipeline.record({
+    const { event } = this.host.pipeline.record({
       protocol: "postgres",
       code: f.code || "XX000",
       sqlstate: f.code || undefined,
@@ -260,7 +355,142 @@ export class PgSession {
       application: this.application,
       inTransaction: this.statusBeforeRequest !== READY_IDLE,
     });
+    if (PG_RETRYABLE.has(f.code) && this.retryableEvent === null) {
+      this.retryableEvent = event;
+      this.retryableOutstanding = this.outstanding;
+    } else if (this.retry !== null) {
+      // the retry met another error: it reaches the client unchanged
+      this.retryFailed(`the retry failed with ${f.code}`);
+    }
   };
+
+  /** May this failed statement be re-run transparently? Records why not when it may not. */
+  private decideRetry(event: ErrorEvent): boolean {
+    const resolver = this.host.resolver;
+    const mode = resolver.mode(event.errorType);
+    const summary = (outcome: "skipped" | "observed", reason: string) =>
+      resolver.record(event, { strategy: "IMMEDIATE_FIX", action: "retry", outcome, reason });
+    if (mode === "off") return false;
+    const why = this.retryBlocker();
+    if (mode !== "apply") {
+      if (mode === "observe")
+        summary("observed", why ? `would not retry: ${why}` : "would have retried the statement");
+      else summary("skipped", "policy is suggest: an inline retry needs apply");
+      return false;
+    }
+    if (why) {
+      if (this.retry) this.retryFailed(why);
+      else summary("skipped", why);
+      return false;
+    }
+    if (this.retry && this.retry.attempts >= resolver.retry.maxAttempts) {
+      this.retryFailed(`no attempts left (${this.retry.attempts} made)`);
+      return false;
+    }
+    if (!resolver.budget.tryTake()) {
+      if (this.retry) this.retryFailed("retry budget exhausted");
+      else summary("skipped", "retry budget exhausted");
+      return false;
+    }
+    if (!this.retry)
+      this.retry = { event, attempts: 0, startedAt: performance.now(), synthParses: 0, failed: false };
+    return true;
+  }
+
+  private retryBlocker(): string | null {
+    if (this.statusBeforeRequest !== READY_IDLE) return "inside an explicit transaction";
+    if (this.respForwarded > 0) return "part of the response already reached the client";
+    if (this.retryableOutstanding !== 1 || this.unitBytes > 0) return "more requests are pipelined behind it";
+    if (this.lastUnit === null) return "the request is too large to replay";
+    return null;
+  }
+
+  /** The failed attempt's response is complete (held): re-send the request after a backoff. */
+  private startRetry(): void {
+    const held = this.held as Buffer[];
+    this.held = null;
+    const r = this.retry as NonNullable<PgSession["retry"]>;
+    const unit = this.lastUnit as Buffer[];
+    const plan = replayPlan(unit, this.lastUnitStart, this.lastUnitEnd, held);
+    r.attempts++;
+    r.synthParses += plan.skippedParses;
+    const delay = this.host.resolver.backoffMs(r.attempts);
+    this.host.resolver.audit({
+      signature: r.event.signature,
+      errorType: r.event.errorType,
+      protocol: "postgres",
+      policy: "apply",
+      action: `retry attempt ${r.attempts} after ${delay} ms`,
+      sql: this.lastStatement(),
+      frames: plan.bytes.toString("base64"),
+      outcome: "sent",
+    });
+    setTimeout(() => {
+      if (this.phase !== "relay" || !this.upstream) return;
+      this.statusBeforeRequest = this.txStatus;
+      this.outstanding++;
+      this.respForwarded = 0;
+      this.upstream.write(plan.bytes);
+    }, delay);
+  }
+
+  private retrySucceeded(): void {
+    const r = this.retry as NonNullable<PgSession["retry"]>;
+    const durationMs = Math.round(performance.now() - r.startedAt);
+    this.host.resolver.record(
+      r.event,
+      {
+        strategy: "IMMEDIATE_FIX",
+        action: "retry",
+        outcome: "succeeded",
+        reason: `statement re-run ${r.attempts} time(s); the client saw no error`,
+      },
+      { attempts: r.attempts, durationMs },
+    );
+    this.host.resolver.audit({
+      signature: r.event.signature,
+      errorType: r.event.errorType,
+      protocol: "postgres",
+      policy: "apply",
+      action: "retry",
+      sql: this.lastStatement(),
+      outcome: "succeeded",
+      detail: `${r.attempts} attempt(s), ${durationMs} ms`,
+    });
+  }
+
+  private retryFailed(reason: string): void {
+    const r = this.retry;
+    if (!r || r.failed || r.attempts === 0) return;
+    const durationMs = Math.round(performance.now() - r.startedAt);
+    this.host.resolver.record(
+      r.event,
+      {
+        strategy: "IMMEDIATE_FIX",
+        action: "retry",
+        outcome: "failed",
+        reason: `${reason}; the client got the last real error`,
+      },
+      { attempts: r.attempts, durationMs },
+    );
+    this.host.resolver.audit({
+      signature: r.event.signature,
+      errorType: r.event.errorType,
+      protocol: "postgres",
+      policy: "apply",
+      action: "retry",
+      sql: this.lastStatement(),
+      outcome: "failed",
+      detail: reason,
+    });
+    r.failed = true; // recorded: endRetry clears the state once this response is forwarded
+  }
+
+  /** The retried request's response went to the client: the client may send again. */
+  private endRetry(): void {
+    this.retry = null;
+    this.client.resume();
+  }
 
   private lastStatement(): string | undefined {
     if (!this.stmtBuf) return undefined;
@@ -280,7 +510,7 @@ export class PgSession {
   };
 
   private readonly onUpstreamDrain = (): void => {
-    this.client.resume();
+    if (this.retry === null) this.client.resume();
   };
 
   private readonly onSocketError = (): void => {

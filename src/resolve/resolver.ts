@@ -1,0 +1,98 @@
+import type { Metrics } from "../admin/metrics.js";
+import type { Config, PolicyMode } from "../config/types.js";
+import type { ErrorPipeline } from "../errors/pipeline.js";
+import type { ErrorEvent, ErrorType, Protocol, ResolutionSummary } from "../errors/types.js";
+import { type AuditEntry, AuditLog } from "./audit-log.js";
+import { RetryBudget } from "./retry-budget.js";
+
+export interface ResolutionRecord extends ResolutionSummary {
+  at: string;
+  protocol: Protocol;
+  signature: string;
+  errorType: ErrorType;
+  code: string;
+  attempts?: number;
+  durationMs?: number;
+}
+
+const HISTORY_LIMIT = 1000;
+
+/** SQLSTATEs the server rolled back as a whole statement, so an autocommit statement may be re-run. */
+export const PG_RETRYABLE = new Set(["40P01", "40001", "55P03"]);
+
+/**
+ * The policy in force and the shared machinery of inline resolution: retry budget, backoff,
+ * resolution history (GET /api/resolutions) and the audit log.
+ */
+export class Resolver {
+  readonly budget: RetryBudget;
+  readonly auditLog: AuditLog;
+  private readonly history: ResolutionRecord[] = [];
+
+  constructor(
+    private readonly config: () => Config,
+    private readonly pipeline: ErrorPipeline,
+    metrics: Metrics,
+    stateDir: string | null,
+  ) {
+    this.budget = new RetryBudget(config().resolution.retry.budgetPerSecond);
+    this.auditLog = new AuditLog(stateDir);
+    metrics.retryTokens = () => this.budget.tokens;
+    metrics.retryExhausted = () => this.budget.exhausted;
+  }
+
+  /** Apply changed retry settings (SIGHUP or PUT /api/policy). */
+  configChanged(): void {
+    this.budget.setRate(this.config().resolution.retry.budgetPerSecond);
+  }
+
+  mode(errorType: ErrorType): PolicyMode {
+    const p = this.config().resolution.policy;
+    return p[errorType] ?? p.default;
+  }
+
+  get retry(): Config["resolution"]["retry"] {
+    return this.config().resolution.retry;
+  }
+
+  /** Jittered exponential backoff for attempt n (1-based), between baseDelayMs and maxDelayMs. */
+  backoffMs(attempt: number): number {
+    const { baseDelayMs, maxDelayMs } = this.retry;
+    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+    return Math.max(baseDelayMs, Math.round(ceiling / 2 + Math.random() * (ceiling / 2)));
+  }
+
+  /** Attach a resolution outcome to its event and pattern, count it, keep it in the history. */
+  record(
+    event: ErrorEvent,
+    r: ResolutionSummary,
+    extra: { attempts?: number; durationMs?: number } = {},
+  ): void {
+    this.pipeline.resolve(event, r);
+    this.history.push({
+      ...r,
+      ...extra,
+      at: new Date().toISOString(),
+      protocol: event.protocol,
+      signature: event.signature,
+      errorType: event.errorType,
+      code: event.code,
+    });
+    if (this.history.length > HISTORY_LIMIT) this.history.shift();
+  }
+
+  audit(entry: Omit<AuditEntry, "at">): void {
+    this.auditLog.append({ at: new Date().toISOString(), ...entry });
+  }
+
+  resolutions(limit = 100): ResolutionRecord[] {
+    const out: ResolutionRecord[] = [];
+    for (let i = this.history.length - 1; i >= 0 && out.length < limit; i--)
+      out.push(this.history[i] as ResolutionRecord);
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.auditLog.close();
+  }
+}
