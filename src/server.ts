@@ -7,6 +7,9 @@ import type { Config } from "./config/types.js";
 import { ErrorPipeline } from "./errors/pipeline.js";
 import { createLogger, type Logger } from "./log.js";
 import { PatternStore } from "./patterns/store.js";
+import { SqlExecutor } from "./resolve/executor.js";
+import { Healer } from "./resolve/healer.js";
+import { ProposalStore } from "./resolve/proposals.js";
 import { Resolver } from "./resolve/resolver.js";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./proxy/embedded-pg.js";
 import { Listener } from "./proxy/listener.js";
@@ -25,6 +28,8 @@ export interface RunningServer {
   pipeline: ErrorPipeline;
   store: PatternStore;
   resolver: Resolver;
+  healer: Healer;
+  proposals: ProposalStore;
   log: Logger;
   config(): Config;
   /** apply a new configuration (SIGHUP): policy, thresholds, AI and admin token take effect at once */
@@ -73,6 +78,13 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
   const store = new PatternStore({ stateDir: config.state.dir });
   const pipeline = new ErrorPipeline(store, metrics, config.resolution.thresholds);
   const resolver = new Resolver(() => config, pipeline, metrics, config.state.dir);
+  const proposals = new ProposalStore(config.state.dir);
+  const executor = new SqlExecutor(
+    () => config,
+    () => ({ postgres: config.upstream.postgres ?? pgUpstream, mysql: config.upstream.mysql }),
+  );
+  const healer = new Healer(() => config, store, resolver, proposals, executor, log);
+  healer.attach(pipeline);
   const ai = new AiStatusProbe(
     { enabled: config.ai.enabled, host: config.ai.ollamaHost, model: config.ai.model },
     log,
@@ -87,6 +99,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
     pipeline,
     log,
     resolver,
+    healer,
     createSession: (socket, host) => new PgSession(socket, host),
   });
   const pgAddr = await pgListener.listen();
@@ -104,6 +117,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
       pipeline,
       log,
       resolver,
+      healer,
       createSession: (socket, host) => new MysqlSession(socket, host),
     });
     mysqlAddr = await mysqlListener.listen();
@@ -144,6 +158,8 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
     ai,
     databases,
     resolver,
+    proposals,
+    healer,
     setConfig: (next) => running.reload(next),
   });
   const admin = new AdminServer({
@@ -169,6 +185,8 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
     pipeline,
     store,
     resolver,
+    healer,
+    proposals,
     log,
     config: () => config,
     reload(next: Config) {
@@ -199,6 +217,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
         await admin.close();
         await store.close();
         await resolver.close();
+        await proposals.flush();
         if (embedded) await embedded.stop();
         log.info("stopped");
       })();

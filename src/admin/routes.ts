@@ -1,6 +1,8 @@
 import type { AiStatusProbe } from "../ai/status.js";
 import { parsePolicy } from "../config/load.js";
 import { type Config, ConfigError } from "../config/types.js";
+import type { Healer } from "../resolve/healer.js";
+import type { ProposalStore } from "../resolve/proposals.js";
 import type { Resolver } from "../resolve/resolver.js";
 import type { ErrorPipeline } from "../errors/pipeline.js";
 import { ERROR_TYPES, type ErrorType, isErrorType, type Protocol } from "../errors/types.js";
@@ -27,6 +29,8 @@ export interface AdminContext {
   ai: AiStatusProbe;
   databases: () => DatabaseInfo[];
   resolver: Resolver;
+  proposals: ProposalStore;
+  healer: Healer;
   /** replace the configuration in force (PUT /api/policy) */
   setConfig: (next: Config) => void;
 }
@@ -246,6 +250,28 @@ export function buildRoutes(ctx: AdminContext): Router {
     return { policy: c.resolution.policy, thresholds: c.resolution.thresholds, retry: c.resolution.retry };
   };
   router.add("GET", "/api/policy", () => policyView());
+
+  router.add("GET", "/api/proposals", (req) => {
+    const status = req.query.get("status") ?? undefined;
+    if (status !== undefined && !["pending", "rejected", "applied", "failed"].includes(status)) {
+      throw new HttpError(400, `status must be pending, rejected, applied or failed, got "${status}"`);
+    }
+    return { proposals: ctx.proposals.list(status).slice(0, limitParam(req.query, 100)) };
+  });
+  const pendingProposal = (id: string) => {
+    const p = ctx.proposals.get(id);
+    if (!p) throw new HttpError(404, `no proposal with id "${id}"`);
+    if (p.status !== "pending") throw new HttpError(409, `proposal ${id} is already ${p.status}`);
+    return p;
+  };
+  router.add("POST", "/api/proposals/:id/approve", async (req) => ({
+    proposal: await ctx.healer.approve(pendingProposal(req.params.id as string)),
+  }));
+  router.add("POST", "/api/proposals/:id/reject", (req) => {
+    const p = pendingProposal(req.params.id as string);
+    ctx.proposals.decide(p, "rejected", null);
+    return { proposal: p };
+  });
 
   // PUT merges: the keys named change, the others stay. Anything invalid → 400 naming it, nothing changes.
   router.add("PUT", "/api/policy", (req) => {

@@ -2,6 +2,7 @@ import net from "node:net";
 import type { Metrics } from "../admin/metrics.js";
 import type { ErrorPipeline } from "../errors/pipeline.js";
 import type { Logger } from "../log.js";
+import type { Healer } from "../resolve/healer.js";
 import type { Resolver } from "../resolve/resolver.js";
 import type { Endpoint } from "../util/host-port.js";
 import type { Session, SessionHost } from "./session-host.js";
@@ -14,6 +15,7 @@ export interface ListenerOptions {
   pipeline: ErrorPipeline;
   log: Logger;
   resolver: Resolver;
+  healer: Healer;
   createSession: (socket: net.Socket, host: SessionHost) => Session;
 }
 
@@ -23,6 +25,7 @@ export class Listener implements SessionHost {
   readonly pipeline: ErrorPipeline;
   readonly log: Logger;
   readonly resolver: Resolver;
+  readonly healer: Healer;
   readonly upstream: () => Endpoint;
   private readonly server: net.Server;
   private readonly sessions = new Set<Session>();
@@ -33,6 +36,7 @@ export class Listener implements SessionHost {
     this.pipeline = opts.pipeline;
     this.log = opts.log;
     this.resolver = opts.resolver;
+    this.healer = opts.healer;
     this.upstream = opts.upstream;
     this.server = net.createServer({ noDelay: true }, (socket) => {
       this.sessions.add(opts.createSession(socket, this));

@@ -72,6 +72,8 @@ export class PgSession {
   private respForwarded = 0;
   /** set while scanning a server chunk: a retryable error seen in it, and whether ReadyForQuery followed */
   private retryableEvent: ErrorEvent | null = null;
+  /** for a missing table healed inline: the template DDL to run before re-running the statement */
+  private healDdl: string | null = null;
   private retryableOutstanding = 0;
   private sawReady = false;
   /** response chunks held back while a retry is under way */
@@ -82,6 +84,8 @@ export class PgSession {
     startedAt: number;
     synthParses: number;
     failed: boolean;
+    /** SELF_HEALING: DDL to run once before the re-run */
+    ddl: string | null;
   } | null = null;
 
   constructor(
@@ -305,7 +309,7 @@ export class PgSession {
     if (this.retryableEvent !== null) {
       const event = this.retryableEvent;
       this.retryableEvent = null;
-      if (this.decideRetry(event)) {
+      if (this.healDdl !== null ? this.decideHeal(event, this.healDdl) : this.decideRetry(event)) {
         this.held = [chunk];
         this.client.pause();
         if (this.sawReady) this.startRetry();
@@ -357,7 +361,15 @@ export class PgSession {
     });
     if (PG_RETRYABLE.has(f.code) && this.retryableEvent === null) {
       this.retryableEvent = event;
+      this.healDdl = null;
       this.retryableOutstanding = this.outstanding;
+    } else if (f.code === "42P01" && this.retry === null && this.retryableEvent === null) {
+      const ddl = this.host.healer.inlineTableHeal(event);
+      if (ddl !== null) {
+        this.retryableEvent = event;
+        this.healDdl = ddl;
+        this.retryableOutstanding = this.outstanding;
+      }
     } else if (this.retry !== null) {
       // the retry met another error: it reaches the client unchanged
       this.retryFailed(`the retry failed with ${f.code}`);
@@ -392,8 +404,32 @@ export class PgSession {
       else summary("skipped", "retry budget exhausted");
       return false;
     }
-    if (!this.retry)
-      this.retry = { event, attempts: 0, startedAt: performance.now(), synthParses: 0, failed: false };
+    if (!this.retry) {
+      this.retry = {
+        event,
+        attempts: 0,
+        startedAt: performance.now(),
+        synthParses: 0,
+        failed: false,
+        ddl: null,
+      };
+    }
+    return true;
+  }
+
+  /** A missing table with a schema template, policy apply, at the threshold: heal, then re-run. */
+  private decideHeal(event: ErrorEvent, ddl: string): boolean {
+    const why = this.retryBlocker();
+    if (why) {
+      this.host.resolver.record(event, {
+        strategy: "SELF_HEALING",
+        action: "create the table from its schema template, then re-run the statement",
+        outcome: "skipped",
+        reason: `cannot re-run the statement: ${why}`,
+      });
+      return false;
+    }
+    this.retry = { event, attempts: 0, startedAt: performance.now(), synthParses: 0, failed: false, ddl };
     return true;
   }
 
@@ -414,6 +450,10 @@ export class PgSession {
     const plan = replayPlan(unit, this.lastUnitStart, this.lastUnitEnd, held);
     r.attempts++;
     r.synthParses += plan.skippedParses;
+    if (r.ddl !== null) {
+      this.healThenReplay(r, r.ddl, plan.bytes, held);
+      return;
+    }
     const delay = this.host.resolver.backoffMs(r.attempts);
     this.host.resolver.audit({
       signature: r.event.signature,
@@ -434,14 +474,56 @@ export class PgSession {
     }, delay);
   }
 
+  private healThenReplay(
+    r: NonNullable<PgSession["retry"]>,
+    ddl: string,
+    bytes: Buffer,
+    held: Buffer[],
+  ): void {
+    const ev = r.event;
+    r.ddl = null;
+    this.host.healer.run("postgres", ddl, this.database ?? null).then((res) => {
+      this.host.resolver.audit({
+        signature: ev.signature,
+        errorType: ev.errorType,
+        protocol: "postgres",
+        policy: "apply",
+        action: "create the missing table from its schema template",
+        sql: ddl,
+        outcome: res.ok ? "succeeded" : "failed",
+        detail: res.result,
+      });
+      if (this.phase !== "relay" || !this.upstream) return;
+      if (!res.ok) {
+        // the heal failed: the client gets the original error, unchanged
+        this.host.resolver.record(ev, {
+          strategy: "SELF_HEALING",
+          action: "create the table from its schema template, then re-run the statement",
+          outcome: "failed",
+          reason: `the template failed: ${res.result}`,
+        });
+        this.retry = null;
+        for (const chunk of held) this.client.write(chunk);
+        this.respForwarded = 0;
+        this.client.resume();
+        return;
+      }
+      this.statusBeforeRequest = this.txStatus;
+      this.outstanding++;
+      this.respForwarded = 0;
+      this.upstream.write(bytes);
+    });
+  }
+
   private retrySucceeded(): void {
     const r = this.retry as NonNullable<PgSession["retry"]>;
     const durationMs = Math.round(performance.now() - r.startedAt);
+    const healed = r.event.errorType === "TABLE_NOT_FOUND";
     this.host.resolver.record(
       r.event,
       {
-        strategy: "IMMEDIATE_FIX",
-        action: "retry",
+        strategy: healed ? "SELF_HEALING" : "IMMEDIATE_FIX",
+        action: healed ? "created the table from its schema template, re-ran the statement" : "retry",
         outcome: "succeeded",
         reason: `statement re-run ${r.attempts} time(s); the client saw no error`,
       },

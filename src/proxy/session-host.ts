@@ -1,6 +1,7 @@
 import type { Metrics } from "../admin/metrics.js";
 import type { ErrorPipeline } from "../errors/pipeline.js";
 import type { Logger } from "../log.js";
+import type { Healer } from "../resolve/healer.js";
 import type { Resolver } from "../resolve/resolver.js";
 import type { Endpoint } from "../util/host-port.js";
 
@@ -17,6 +18,7 @@ export interface SessionHost {
   readonly pipeline: ErrorPipeline;
   readonly log: Logger;
   readonly resolver: Resolver;
+  readonly healer: Healer;
   /** the upstream to dial now (read per connection, so a SIGHUP reload applies to new sessions) */
   upstream(): Endpoint;
   sessionClosed(s: Session): void;
