@@ -100,6 +100,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
     log,
     resolver,
     healer,
+    config: () => config,
     createSession: (socket, host) => new PgSession(socket, host),
   });
   const pgAddr = await pgListener.listen();
@@ -118,6 +119,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
       log,
       resolver,
       healer,
+      config: () => config,
       createSession: (socket, host) => new MysqlSession(socket, host),
     });
     mysqlAddr = await mysqlListener.listen();

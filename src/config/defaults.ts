@@ -43,7 +43,7 @@ export function defaultConfig(cwd: string): Config {
     },
     upstream: { postgres: null, mysql: null },
     tls: { cert: null, key: null, upstream: "off" },
-    auth: { mode: "passthrough", users: [] },
+    auth: { mode: "passthrough", pgMethod: "scram-sha-256", users: [] },
     resolution: {
       thresholds: { preventive: 2, selfHealing: 3 },
       retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 200, budgetPerSecond: 50 },

@@ -5,7 +5,15 @@
 import { z } from "zod";
 import { ERROR_TYPES } from "../errors/types.js";
 import { type HostPortOptions, hostPortOrReason } from "./host-port.js";
-import { AUTH_MODES, ConfigError, LOG_LEVELS, POLICY_MODES, showValue, TLS_UPSTREAM_MODES } from "./types.js";
+import {
+  AUTH_MODES,
+  PG_AUTH_METHODS,
+  ConfigError,
+  LOG_LEVELS,
+  POLICY_MODES,
+  showValue,
+  TLS_UPSTREAM_MODES,
+} from "./types.js";
 
 // ── leaves ────────────────────────────────────────────────────────────────────────────────
 // Values may arrive as strings (flags, env, "${VAR}" in YAML), so numbers and booleans are
@@ -163,6 +171,7 @@ const shapes = {
   tls: { cert: opt(text), key: opt(text), upstream: opt(oneOf(TLS_UPSTREAM_MODES)) },
   auth: {
     mode: opt(oneOf(AUTH_MODES)),
+    pgMethod: opt(oneOf(PG_AUTH_METHODS)),
     users: opt(
       z.array(obj({ user: text, password: secret }), { error: "expected a list of { user, password }" }),
     ),

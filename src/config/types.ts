@@ -15,6 +15,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const TLS_UPSTREAM_MODES = ["off", "prefer", "require"] as const;
 export const AUTH_MODES = ["passthrough", "credentials"] as const;
+/** how credentials mode authenticates PostgreSQL clients */
+export const PG_AUTH_METHODS = ["scram-sha-256", "md5"] as const;
 
 export type Policy = Record<ErrorType | "default", PolicyMode>;
 
@@ -24,7 +26,12 @@ export interface Config {
   upstream: { postgres: HostPort | null; mysql: HostPort | null };
   /** cert/key are absolute paths (both or neither) */
   tls: { cert: string | null; key: string | null; upstream: (typeof TLS_UPSTREAM_MODES)[number] };
-  auth: { mode: (typeof AUTH_MODES)[number]; users: { user: string; password: string }[] };
+  auth: {
+    mode: (typeof AUTH_MODES)[number];
+    /** credentials mode: the method PostgreSQL clients authenticate with (default scram-sha-256) */
+    pgMethod: (typeof PG_AUTH_METHODS)[number];
+    users: { user: string; password: string }[];
+  };
   resolution: {
     thresholds: { preventive: number; selfHealing: number };
     retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; budgetPerSecond: number };

@@ -1,11 +1,12 @@
 import net from "node:net";
 import type { Metrics } from "../admin/metrics.js";
+import type { Config } from "../config/types.js";
 import type { ErrorPipeline } from "../errors/pipeline.js";
 import type { Logger } from "../log.js";
 import type { Healer } from "../resolve/healer.js";
 import type { Resolver } from "../resolve/resolver.js";
 import type { Endpoint } from "../util/host-port.js";
-import type { Session, SessionHost } from "./session-host.js";
+import type { CancelTarget, Session, SessionHost } from "./session-host.js";
 
 export interface ListenerOptions {
   name: string;
@@ -16,6 +17,7 @@ export interface ListenerOptions {
   log: Logger;
   resolver: Resolver;
   healer: Healer;
+  config: () => Config;
   createSession: (socket: net.Socket, host: SessionHost) => Session;
 }
 
@@ -29,6 +31,8 @@ export class Listener implements SessionHost {
   readonly upstream: () => Endpoint;
   private readonly server: net.Server;
   private readonly sessions = new Set<Session>();
+  private readonly cancelKeys = new Map<string, CancelTarget>();
+  readonly config: () => Config;
   private drainWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: ListenerOptions) {
@@ -37,6 +41,7 @@ export class Listener implements SessionHost {
     this.log = opts.log;
     this.resolver = opts.resolver;
     this.healer = opts.healer;
+    this.config = opts.config;
     this.upstream = opts.upstream;
     this.server = net.createServer({ noDelay: true }, (socket) => {
       this.sessions.add(opts.createSession(socket, this));
@@ -52,6 +57,18 @@ export class Listener implements SessionHost {
         resolve({ host: a.address, port: a.port });
       });
     });
+  }
+
+  registerCancel(processId: number, secretKey: number, s: CancelTarget): void {
+    this.cancelKeys.set(`${processId}:${secretKey}`, s);
+  }
+
+  unregisterCancel(processId: number, secretKey: number): void {
+    this.cancelKeys.delete(`${processId}:${secretKey}`);
+  }
+
+  cancelTarget(processId: number, secretKey: number): CancelTarget | undefined {
+    return this.cancelKeys.get(`${processId}:${secretKey}`);
   }
 
   get sessionCount(): number {

@@ -1,9 +1,17 @@
+import { randomInt } from "node:crypto";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
-import { decodeErrorFields } from "../../protocol/postgres/backend.js";
-import { decodeParse, decodeQuery, decodeStartup } from "../../protocol/postgres/frontend.js";
+import { decodeErrorFields, type PgErrorFields } from "../../protocol/postgres/backend.js";
+import { decodeClose, decodeParse, decodeQuery, decodeStartup } from "../../protocol/postgres/frontend.js";
 import { BackendMessage, FrontendMessage } from "../../protocol/postgres/constants.js";
-import { encodeErrorResponse, encodeSimpleMessage } from "../../protocol/postgres/encode.js";
+import {
+  encodeBackendKeyData,
+  encodeCancelRequest,
+  encodeErrorResponse,
+  encodeParameterStatus,
+  encodeReadyForQuery,
+  encodeSimpleMessage,
+} from "../../protocol/postgres/encode.js";
 import { PgFramer } from "../../protocol/postgres/framer.js";
 import { ProtocolError } from "../../protocol/shared/protocol-error.js";
 import { observeLatency } from "../admin/metrics.js";
@@ -11,7 +19,15 @@ import { PROXY_CODES } from "../errors/classify.js";
 import type { ErrorEvent } from "../errors/types.js";
 import { replayPlan } from "./pg-replay.js";
 import { PG_RETRYABLE } from "../resolve/resolver.js";
-import type { SessionHost } from "./session-host.js";
+import { AuthFailure, encodeAuthOk, encodeAuthSaslFinal } from "./pg-auth.js";
+import { ClientLogin, isReadOnlyStatement, restoreOn, SessionState } from "./pg-credentials.js";
+import {
+  openUpstream,
+  type UpstreamConnection,
+  UpstreamLoginError,
+  UpstreamUnreachable,
+} from "./pg-upstream.js";
+import type { CancelTarget, SessionHost } from "./session-host.js";
 
 const READY_IDLE = 0x49; // 'I'
 const CLIENT_INTEREST = [
@@ -21,6 +37,12 @@ const CLIENT_INTEREST = [
   FrontendMessage.Terminate,
 ];
 const SERVER_INTEREST = [BackendMessage.ErrorResponse, BackendMessage.ReadyForQuery];
+/** credentials mode also reads password messages (login) and Close (prepared statements to restore) */
+const CREDENTIALS_CLIENT_INTEREST = [
+  ...CLIENT_INTEREST,
+  FrontendMessage.PasswordMessage,
+  FrontendMessage.Close,
+];
 const MAX_STARTUP = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const N = Buffer.from("N");
@@ -28,20 +50,34 @@ const PARSE_COMPLETE = encodeSimpleMessage(BackendMessage.ParseComplete);
 /** a request unit larger than this is not kept for replay (COPY data, huge batches) */
 const MAX_REPLAY_BYTES = 1024 * 1024;
 
-type Phase = "startup" | "connecting" | "relay" | "closed";
+type Phase = "startup" | "auth" | "connecting" | "relay" | "closed";
 
 /**
  * One client connection of the PostgreSQL side. Relays bytes both ways unchanged, reading frame headers
  * only; inspects ErrorResponse (→ error pipeline) and ReadyForQuery (transaction state) from the server,
  * and Query/Parse (statement for the digest) from the client.
  */
-export class PgSession {
+export class PgSession implements CancelTarget {
   private upstream: net.Socket | null = null;
   private phase: Phase = "startup";
   private startupBuf: Buffer | null = null;
   private readonly pending: Buffer[] = [];
   private clientFramer: PgFramer | null = null;
-  private readonly serverFramer = new PgFramer({ side: "backend", interest: SERVER_INTEREST });
+  private serverFramer = new PgFramer({ side: "backend", interest: SERVER_INTEREST });
+  // ---- credentials mode (PRODUCT.md section 5): the proxy logs in for the client, and reconnects ----
+  private readonly credentials: boolean;
+  private login: ClientLogin | null = null;
+  private startupParams: Record<string, string> = {};
+  private state: SessionState | null = null;
+  private upstreamKey: { processId: number; secretKey: number | Buffer } | null = null;
+  private proxyKey: { processId: number; secretKey: number } | null = null;
+  /** the upstream went away between statements: the next statement reconnects first */
+  private upstreamLost = false;
+  private reconnecting = false;
+  private lostEvent: ErrorEvent | null = null;
+  /** a FATAL from the server in credentials mode: kept from the client, decided at close */
+  private fatalEvent: ErrorEvent | null = null;
+  private swallowChunk = false;
   private txStatus = READY_IDLE;
   private statusBeforeRequest = READY_IDLE;
   private user: string | undefined;
@@ -93,6 +129,7 @@ export class PgSession {
     private readonly host: SessionHost,
   ) {
     this.counters = host.metrics.proto.postgres;
+    this.credentials = host.config().auth.mode === "credentials";
     this.counters.connectionsActive++;
     this.counters.connectionsTotal++;
     client.setNoDelay(true);
@@ -112,6 +149,12 @@ export class PgSession {
   private readonly onClientData = (chunk: Buffer): void => {
     this.counters.bytesFromClients += chunk.length;
     if (this.phase === "relay") {
+      if (this.upstream === null) {
+        // credentials mode, upstream lost between statements: reconnect before relaying
+        this.pending.push(chunk);
+        if (!this.reconnecting) this.reconnect();
+        return;
+      }
       if (this.requestAt === 0) this.requestAt = performance.now();
       this.unitChunks.push(chunk);
       this.unitBytes += chunk.length;
@@ -134,6 +177,15 @@ export class PgSession {
       this.onStartupData(chunk);
       return;
     }
+    if (this.phase === "auth") {
+      try {
+        (this.clientFramer as PgFramer).push(chunk, this.onAuthFrame);
+      } catch (e) {
+        if (e instanceof AuthFailure) this.authFailed(e.message);
+        else this.protocolFailure("client", e);
+      }
+      return;
+    }
     if (this.phase === "connecting") this.pending.push(chunk);
   };
 
@@ -141,11 +193,23 @@ export class PgSession {
     switch (type) {
       case FrontendMessage.Query:
         this.noteStatement(buf, start, end, false);
+        if (this.state) this.state.onQuery(decodeQuery(buf, start, end));
         this.endUnit();
         this.request();
         break;
       case FrontendMessage.Parse:
         this.noteStatement(buf, start, end, true);
+        if (this.state) {
+          const name = decodeParse(buf, start, end).name;
+          if (name !== "")
+            this.state.onParse(name, encodeSimpleMessage(FrontendMessage.Parse, buf.subarray(start, end)));
+        }
+        break;
+      case FrontendMessage.Close:
+        if (this.state) {
+          const c = decodeClose(buf, start, end);
+          if (c.kind === "S") this.state.onCloseStatement(c.name);
+        }
         break;
       case FrontendMessage.Sync:
         this.endUnit();
@@ -218,14 +282,24 @@ export class PgSession {
           this.client.write(N);
           buf = rest;
           continue;
-        case "cancel":
-          this.forwardCancel(buf.subarray(0, len));
+        case "cancel": {
+          const target =
+            typeof msg.secretKey === "number"
+              ? this.host.cancelTarget(msg.processId, msg.secretKey)
+              : undefined;
+          if (target) {
+            this.phase = "closed";
+            target.cancelUpstream();
+            this.client.end();
+          } else this.forwardCancel(buf.subarray(0, len));
           return;
+        }
         case "startup":
           this.user = msg.params.user;
           this.database = msg.params.database ?? msg.params.user;
           this.application = msg.params.application_name;
-          this.connectUpstream(buf.subarray(0, len), rest);
+          if (this.credentials) this.beginLogin(msg.params, rest);
+          else this.connectUpstream(buf.subarray(0, len), rest);
           return;
         default:
           this.protocolFailure(
@@ -236,6 +310,322 @@ export class PgSession {
       }
     }
     if (this.phase === "startup" && buf.length > 0) this.startupBuf = Buffer.from(buf);
+  }
+
+  // ---- credentials mode ------------------------------------------------------------------------------
+
+  private beginLogin(params: Record<string, string>, rest: Buffer): void {
+    const cfg = this.host.config();
+    this.startupParams = { ...params };
+    this.state = new SessionState();
+    const account = cfg.auth.users.find((u) => u.user === params.user);
+    this.login = new ClientLogin(cfg.auth.pgMethod, params.user ?? "", account);
+    this.clientFramer = new PgFramer({ side: "backend", interest: CREDENTIALS_CLIENT_INTEREST });
+    this.phase = "auth";
+    this.client.write(this.login.start());
+    if (rest.length > 0) this.onClientData(Buffer.from(rest));
+  }
+
+  private readonly onAuthFrame = (type: number, buf: Buffer, start: number, end: number): void => {
+    if (this.phase !== "auth") return;
+    if (type !== FrontendMessage.PasswordMessage) {
+      throw new ProtocolError("expected a password message during authentication", "auth_sequence");
+    }
+    const login = this.login as ClientLogin;
+    const reply = login.next(buf, start, end);
+    if (reply) this.client.write(reply);
+    if (login.done) {
+      this.phase = "connecting";
+      this.openCredentialsUpstream(false);
+    }
+  };
+
+  private authFailed(message: string): void {
+    if (this.phase === "closed") return;
+    this.phase = "closed";
+    this.host.pipeline.record({
+      protocol: "postgres",
+      code: "28P01",
+      sqlstate: "28P01",
+      message,
+      database: this.database,
+      user: this.user,
+      application: this.application,
+      inTransaction: false,
+    });
+    this.client.end(
+      encodeErrorResponse({ severity: "FATAL", severityNonLocalized: "FATAL", code: "28P01", message }),
+    );
+  }
+
+  private openCredentialsUpstream(isReconnect: boolean): void {
+    const cfg = this.host.config();
+    const account = cfg.auth.users.find((u) => u.user === this.startupParams.user);
+    if (!account) {
+      this.authFailed(`password authentication failed for user "${this.user}"`);
+      return;
+    }
+    let congestion: ErrorEvent | null = null;
+    let attempts = 0;
+    openUpstream({
+      endpoint: this.host.upstream(),
+      params: this.startupParams,
+      password: account.password,
+      timeoutMs: CONNECT_TIMEOUT_MS,
+      queue: {
+        ...cfg.resolution.connectQueue,
+        baseDelayMs: Math.max(10, cfg.resolution.retry.baseDelayMs),
+        maxDelayMs: Math.max(50, cfg.resolution.retry.maxDelayMs),
+      },
+      onCongested: (fields, attempt) => {
+        attempts = attempt;
+        if (congestion === null) congestion = this.recordServerError(fields);
+      },
+    }).then(
+      async (conn) => {
+        if (this.phase === "closed" || this.client.destroyed) {
+          conn.socket.destroy();
+          return;
+        }
+        if (congestion) {
+          this.host.resolver.record(
+            congestion,
+            {
+              strategy: "IMMEDIATE_FIX",
+              action: "hold the client's connect and retry the upstream",
+              outcome: "succeeded",
+              reason: `got in after ${attempts + 1} attempts; the client saw no error`,
+            },
+            { attempts },
+          );
+        }
+        if (isReconnect) await this.resumeOnNewUpstream(conn);
+        else this.finishLogin(conn);
+      },
+      (e: unknown) => this.credentialsUpstreamFailed(e, congestion, attempts),
+    );
+  }
+
+  private recordServerError(f: PgErrorFields): ErrorEvent {
+    return this.host.pipeline.record({
+      protocol: "postgres",
+      code: f.code || "XX000",
+      sqlstate: f.code || undefined,
+      message: f.message,
+      detail: f.detail,
+      database: this.database,
+      user: this.user,
+      application: this.application,
+      inTransaction: false,
+    }).event;
+  }
+
+  private credentialsUpstreamFailed(e: unknown, congestion: ErrorEvent | null, attempts: number): void {
+    if (this.phase === "closed") return;
+    if (e instanceof UpstreamLoginError) {
+      if (congestion) {
+        this.host.resolver.record(
+          congestion,
+          {
+            strategy: "IMMEDIATE_FIX",
+            action: "hold the client's connect and retry the upstream",
+            outcome: "failed",
+            reason: `still refused after ${attempts} attempts; the client got the real error`,
+          },
+          { attempts },
+        );
+      } else {
+        this.recordServerError(e.fields);
+      }
+      this.phase = "closed";
+      this.client.end(encodeErrorResponse({ ...e.fields, severity: "FATAL", severityNonLocalized: "FATAL" }));
+      return;
+    }
+    if (e instanceof UpstreamUnreachable) {
+      this.upstreamFailed(e.code, e.message);
+      return;
+    }
+    this.upstreamFailed(PROXY_CODES.UPSTREAM_LOST, e instanceof Error ? e.message : String(e));
+  }
+
+  private finishLogin(conn: UpstreamConnection): void {
+    const login = this.login as ClientLogin;
+    const out: Buffer[] = [];
+    if (login.finalMessage) out.push(encodeAuthSaslFinal(login.finalMessage));
+    out.push(encodeAuthOk());
+    for (const [name, value] of conn.params) out.push(encodeParameterStatus(name, value));
+    // the client gets the proxy's own cancel key: it stays valid across reconnects
+    const processId = randomInt(1, 0x7fffffff);
+    const secretKey = randomInt(1, 0x7fffffff);
+    this.proxyKey = { processId, secretKey };
+    this.host.registerCancel(processId, secretKey, this);
+    out.push(encodeBackendKeyData(processId, secretKey), encodeReadyForQuery("I"));
+    this.login = null;
+    this.attachUpstream(conn);
+    this.client.write(Buffer.concat(out));
+    this.phase = "relay";
+    const queued = this.pending.splice(0);
+    for (const chunk of queued) this.onClientData(chunk);
+    conn.socket.resume();
+  }
+
+  private attachUpstream(conn: UpstreamConnection): void {
+    const up = conn.socket;
+    this.upstream = up;
+    this.upstreamKey = { processId: conn.processId, secretKey: conn.secretKey };
+    this.serverFramer = new PgFramer({ side: "backend", interest: SERVER_INTEREST });
+    this.clientTerminated = false;
+    this.serverSentFatal = false;
+    up.setNoDelay(true);
+    up.on("data", this.onServerData);
+    up.on("drain", this.onUpstreamDrain);
+    up.on("error", this.onUpstreamError);
+    up.on("close", this.onUpstreamClose);
+  }
+
+  /** CancelTarget: the client's cancel key maps to whichever upstream connection serves it now. */
+  cancelUpstream(): void {
+    const key = this.upstreamKey;
+    if (!key || !this.upstream) return;
+    const { host, port } = this.host.upstream();
+    const s = net.connect({ host, port, noDelay: true });
+    s.on("connect", () => s.end(encodeCancelRequest(key.processId, key.secretKey)));
+    s.on("error", () => s.destroy());
+    s.setTimeout(CONNECT_TIMEOUT_MS, () => s.destroy());
+  }
+
+  /** Credentials mode: the upstream connection ended under a live client. */
+  private upstreamGone(): void {
+    const old = this.upstream;
+    this.upstream = null;
+    old?.removeAllListeners("data");
+    const event =
+      this.fatalEvent ??
+      this.host.pipeline.record({
+        protocol: "postgres",
+        code: PROXY_CODES.UPSTREAM_LOST,
+        message: "the upstream PostgreSQL closed the connection",
+        database: this.database,
+        user: this.user,
+        application: this.application,
+        inTransaction: this.txStatus !== READY_IDLE,
+        proxyDetected: true,
+      }).event;
+    this.fatalEvent = null;
+    const inFlight = this.outstanding > 0 || this.retry !== null || this.held !== null;
+    if (!inFlight && this.txStatus === READY_IDLE) {
+      // between statements: the next statement reconnects and restores the session first
+      this.upstreamLost = true;
+      this.lostEvent = event;
+      return;
+    }
+    this.held = null;
+    this.retry = null;
+    const stmt = this.lastStatement();
+    const autocommit = this.statusBeforeRequest === READY_IDLE && this.txStatus === READY_IDLE;
+    if (
+      autocommit &&
+      this.respForwarded === 0 &&
+      this.outstanding === 1 &&
+      this.lastUnit &&
+      isReadOnlyStatement(stmt)
+    ) {
+      // a read-only statement in autocommit may be re-run on a new connection
+      this.upstreamLost = true;
+      this.lostEvent = event;
+      this.pending.unshift(replayPlan(this.lastUnit, this.lastUnitStart, this.lastUnitEnd, []).bytes);
+      this.outstanding = 0;
+      this.unitChunks = [];
+      this.unitBytes = 0;
+      this.reconnect();
+      return;
+    }
+    if (autocommit) {
+      // a statement that may have written: its outcome is unknown, so it is never re-run
+      this.host.resolver.record(event, {
+        strategy: "IMMEDIATE_FIX",
+        action: "reconnect",
+        outcome: "skipped",
+        reason: "the connection was lost while a statement that may write was running: not re-run",
+      });
+      this.outstanding = 0;
+      this.upstreamLost = true;
+      this.lostEvent = null;
+      this.client.write(
+        Buffer.concat([
+          encodeErrorResponse({
+            severity: "ERROR",
+            severityNonLocalized: "ERROR",
+            code: "08006",
+            message:
+              "dba-gpt: the connection to the server was lost while this statement was running; it was not re-run because it may have written, so its outcome is unknown",
+          }),
+          encodeReadyForQuery("I"),
+        ]),
+      );
+      this.client.resume();
+      return;
+    }
+    // inside a transaction: the transaction is gone with the connection
+    this.phase = "relay";
+    this.upstreamFailed(
+      PROXY_CODES.UPSTREAM_LOST,
+      "the connection to the server was lost inside a transaction; the transaction is rolled back",
+    );
+  }
+
+  /** Open a new upstream on the client's credentials, restore its session, then relay what waited. */
+  private reconnect(): void {
+    this.reconnecting = true;
+    this.openCredentialsUpstream(true);
+  }
+
+  private async resumeOnNewUpstream(conn: UpstreamConnection): Promise<void> {
+    const state = this.state as SessionState;
+    let restoreErrors: string[];
+    try {
+      restoreErrors = await restoreOn(conn.socket, state, CONNECT_TIMEOUT_MS);
+    } catch (e) {
+      conn.socket.destroy();
+      this.reconnecting = false;
+      this.upstreamFailed(
+        PROXY_CODES.UPSTREAM_LOST,
+        `reconnected, but restoring the session failed: ${(e as Error).message}`,
+      );
+      return;
+    }
+    if (this.phase !== "relay" || this.client.destroyed) {
+      conn.socket.destroy();
+      return;
+    }
+    this.attachUpstream(conn);
+    this.reconnecting = false;
+    this.upstreamLost = false;
+    this.txStatus = READY_IDLE;
+    if (this.lostEvent) {
+      this.host.resolver.record(this.lostEvent, {
+        strategy: "IMMEDIATE_FIX",
+        action: "reconnect and restore the session",
+        outcome: restoreErrors.length === 0 ? "succeeded" : "failed",
+        reason:
+          restoreErrors.length === 0
+            ? `new upstream connection, ${state.describe()} restored; the client saw no error`
+            : `reconnected; restoring reported: ${restoreErrors.join("; ")}`,
+      });
+      this.host.resolver.audit({
+        signature: this.lostEvent.signature,
+        errorType: this.lostEvent.errorType,
+        protocol: "postgres",
+        policy: "apply",
+        action: "reconnect and restore the session",
+        frames: state.restoreFrames().bytes.toString("base64"),
+        outcome: restoreErrors.length === 0 ? "succeeded" : "failed",
+      });
+      this.lostEvent = null;
+    }
+    const queued = this.pending.splice(0);
+    for (const chunk of queued) this.onClientData(chunk);
+    conn.socket.resume();
   }
 
   private forwardCancel(frame: Buffer): void {
@@ -300,6 +690,10 @@ export class PgSession {
       this.protocolFailure("server", e);
       return;
     }
+    if (this.swallowChunk) {
+      this.swallowChunk = false;
+      return;
+    }
     if (this.held !== null) {
       // the rest of a failed attempt's response: swallow until its ReadyForQuery
       this.held.push(chunk);
@@ -343,7 +737,8 @@ export class PgSession {
     // ErrorResponse: the only other frame of interest
     const f = decodeErrorFields(buf, start, end);
     const severity = f.severityNonLocalized || f.severity;
-    if (severity === "FATAL" || severity === "PANIC") this.serverSentFatal = true;
+    const fatal = severity === "FATAL" || severity === "PANIC";
+    if (fatal) this.serverSentFatal = true;
     const { event } = this.host.pipeline.record({
       protocol: "postgres",
       code: f.code || "XX000",
@@ -359,6 +754,13 @@ export class PgSession {
       application: this.application,
       inTransaction: this.statusBeforeRequest !== READY_IDLE,
     });
+    if (fatal && this.credentials) {
+      // the server is ending this connection (killed, restarted): the client keeps its session, and
+      // the close decides between a transparent reconnect and a clear error
+      this.fatalEvent = event;
+      this.swallowChunk = true;
+      return;
+    }
     if (PG_RETRYABLE.has(f.code) && this.retryableEvent === null) {
       this.retryableEvent = event;
       this.healDdl = null;
@@ -607,6 +1009,7 @@ export class PgSession {
       this.host.metrics.protocolErrors.inc({ protocol: "postgres", reason: "client_truncated" });
     }
     this.phase = "closed";
+    if (this.proxyKey) this.host.unregisterCancel(this.proxyKey.processId, this.proxyKey.secretKey);
     this.counters.connectionsActive--;
     this.upstream?.end();
     this.host.sessionClosed(this);
@@ -622,6 +1025,10 @@ export class PgSession {
 
   private readonly onUpstreamClose = (): void => {
     if (this.phase !== "relay") return;
+    if (this.credentials && !this.clientTerminated && !this.client.destroyed) {
+      this.upstreamGone();
+      return;
+    }
     if (this.clientTerminated || this.serverSentFatal || this.client.destroyed) {
       this.phase = "closed";
       this.client.end();

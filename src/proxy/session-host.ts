@@ -1,4 +1,5 @@
 import type { Metrics } from "../admin/metrics.js";
+import type { Config } from "../config/types.js";
 import type { ErrorPipeline } from "../errors/pipeline.js";
 import type { Logger } from "../log.js";
 import type { Healer } from "../resolve/healer.js";
@@ -22,4 +23,15 @@ export interface SessionHost {
   /** the upstream to dial now (read per connection, so a SIGHUP reload applies to new sessions) */
   upstream(): Endpoint;
   sessionClosed(s: Session): void;
+  /** the configuration in force (read per use, so reloads apply) */
+  config(): Config;
+  /** credentials mode: the proxy hands clients its own cancel keys and maps them to sessions */
+  registerCancel(processId: number, secretKey: number, s: CancelTarget): void;
+  unregisterCancel(processId: number, secretKey: number): void;
+  cancelTarget(processId: number, secretKey: number): CancelTarget | undefined;
+}
+
+export interface CancelTarget {
+  /** send a CancelRequest for the upstream connection the session uses now */
+  cancelUpstream(): void;
 }
