@@ -53,7 +53,7 @@ describe("defaults", () => {
     });
     expect(c.upstream).toEqual({ postgres: null, mysql: null });
     expect(c.tls).toEqual({ cert: null, key: null, upstream: "off" });
-    expect(c.auth).toEqual({ mode: "passthrough", users: [] });
+    expect(c.auth).toEqual({ mode: "passthrough", pgMethod: "scram-sha-256", users: [] });
     expect(c.resolution.thresholds).toEqual({ preventive: 2, selfHealing: 3 });
     expect(c.resolution.retry).toEqual({
       maxAttempts: 3,
