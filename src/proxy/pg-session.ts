@@ -18,6 +18,7 @@ import { observeLatency } from "../admin/metrics.js";
 import { PROXY_CODES } from "../errors/classify.js";
 import type { ErrorEvent } from "../errors/types.js";
 import { replayPlan } from "./pg-replay.js";
+import { TxnRecorder } from "./pg-txn-replay.js";
 import { PG_RETRYABLE } from "../resolve/resolver.js";
 import { AuthFailure, encodeAuthOk, encodeAuthSaslFinal } from "./pg-auth.js";
 import { ClientLogin, isReadOnlyStatement, restoreOn, SessionState } from "./pg-credentials.js";
@@ -52,6 +53,16 @@ const MAX_REPLAY_BYTES = 1024 * 1024;
 
 type Phase = "startup" | "auth" | "connecting" | "relay" | "closed";
 
+/** Does this simple Query open a transaction (BEGIN / START TRANSACTION)? Reads a few bytes only. */
+function startsTransaction(buf: Buffer, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x09 || buf[i] === 0x0d)) i++;
+  const c = (buf[i] as number) | 0x20;
+  if (c !== 0x62 /* b */ && c !== 0x73 /* s */) return false;
+  const word = buf.toString("latin1", i, Math.min(end, i + 5)).toLowerCase();
+  return word === "begin" || word === "start";
+}
+
 /**
  * One client connection of the PostgreSQL side. Relays bytes both ways unchanged, reading frame headers
  * only; inspects ErrorResponse (→ error pipeline) and ReadyForQuery (transaction state) from the server,
@@ -78,6 +89,10 @@ export class PgSession implements CancelTarget {
   /** a FATAL from the server in credentials mode: kept from the client, decided at close */
   private fatalEvent: ErrorEvent | null = null;
   private swallowChunk = false;
+  // ---- transaction replay (PRODUCT.md section 5) ----
+  private readonly txn: TxnRecorder;
+  /** ReadyForQuery answers of the proxy's own statements (a ROLLBACK after a failed replay) to keep from the client */
+  private swallowReady = 0;
   private txStatus = READY_IDLE;
   private statusBeforeRequest = READY_IDLE;
   private user: string | undefined;
@@ -122,6 +137,8 @@ export class PgSession implements CancelTarget {
     failed: boolean;
     /** SELF_HEALING: DDL to run once before the re-run */
     ddl: string | null;
+    /** inside a transaction: replay the recorded transaction before re-running the failed unit */
+    txnReplay: boolean;
   } | null = null;
 
   constructor(
@@ -130,6 +147,7 @@ export class PgSession implements CancelTarget {
   ) {
     this.counters = host.metrics.proto.postgres;
     this.credentials = host.config().auth.mode === "credentials";
+    this.txn = new TxnRecorder(() => host.config().resolution.replay);
     this.counters.connectionsActive++;
     this.counters.connectionsTotal++;
     client.setNoDelay(true);
@@ -193,6 +211,9 @@ export class PgSession implements CancelTarget {
     switch (type) {
       case FrontendMessage.Query:
         this.noteStatement(buf, start, end, false);
+        if (this.outstanding === 0 && this.txStatus === READY_IDLE && startsTransaction(buf, start, end))
+          this.txn.begin();
+        else if (this.outstanding > 0 && this.txn.active) this.txn.abandon();
         if (this.state) this.state.onQuery(decodeQuery(buf, start, end));
         this.endUnit();
         this.request();
@@ -694,6 +715,14 @@ export class PgSession implements CancelTarget {
       this.swallowChunk = false;
       return;
     }
+    if (this.txn.replaying) {
+      this.txn.onReplayChunk(chunk, this.sawReady);
+      return;
+    }
+    if (this.swallowReady > 0) {
+      if (this.sawReady) this.swallowReady--;
+      return;
+    }
     if (this.held !== null) {
       // the rest of a failed attempt's response: swallow until its ReadyForQuery
       this.held.push(chunk);
@@ -719,6 +748,10 @@ export class PgSession implements CancelTarget {
       this.client.write(synth);
     }
     if (this.sawReady && this.retry !== null) this.endRetry();
+    if (this.txn.active) {
+      this.txn.onResponse(chunk);
+      if (this.sawReady) this.txn.onUnitDone(this.copyLastUnit(), this.txStatus);
+    }
     this.respForwarded = this.sawReady ? chunk.length - this.readyEnd : this.respForwarded + chunk.length;
     if (!this.client.write(chunk)) (this.upstream as net.Socket).pause();
     if (this.draining && this.idle) this.shutdown();
@@ -734,7 +767,8 @@ export class PgSession implements CancelTarget {
       this.readyEnd = this.serverFramer.frameEnd;
       return;
     }
-    // ErrorResponse: the only other frame of interest
+    // ErrorResponse: the only other frame of interest; the proxy's own replays are not the client's errors
+    if (this.txn.replaying || this.swallowReady > 0) return;
     const f = decodeErrorFields(buf, start, end);
     const severity = f.severityNonLocalized || f.severity;
     const fatal = severity === "FATAL" || severity === "PANIC";
@@ -785,7 +819,7 @@ export class PgSession implements CancelTarget {
     const summary = (outcome: "skipped" | "observed", reason: string) =>
       resolver.record(event, { strategy: "IMMEDIATE_FIX", action: "retry", outcome, reason });
     if (mode === "off") return false;
-    const why = this.retryBlocker();
+    const why = this.retryBlocker(event);
     if (mode !== "apply") {
       if (mode === "observe")
         summary("observed", why ? `would not retry: ${why}` : "would have retried the statement");
@@ -814,6 +848,7 @@ export class PgSession implements CancelTarget {
         synthParses: 0,
         failed: false,
         ddl: null,
+        txnReplay: this.statusBeforeRequest !== READY_IDLE,
       };
     }
     return true;
@@ -831,12 +866,29 @@ export class PgSession implements CancelTarget {
       });
       return false;
     }
-    this.retry = { event, attempts: 0, startedAt: performance.now(), synthParses: 0, failed: false, ddl };
+    this.retry = {
+      event,
+      attempts: 0,
+      startedAt: performance.now(),
+      synthParses: 0,
+      failed: false,
+      ddl,
+      txnReplay: false,
+    };
     return true;
   }
 
-  private retryBlocker(): string | null {
-    if (this.statusBeforeRequest !== READY_IDLE) return "inside an explicit transaction";
+  private retryBlocker(event?: ErrorEvent): string | null {
+    if (this.statusBeforeRequest !== READY_IDLE) {
+      const replayable =
+        event !== undefined &&
+        this.retry === null &&
+        this.statusBeforeRequest === 0x54 /* T */ &&
+        (event.errorType === "DEADLOCK" || event.errorType === "SERIALIZATION_FAILURE") &&
+        this.txn.replayable &&
+        this.txn.size > 0;
+      if (!replayable) return "inside an explicit transaction that cannot be replayed";
+    }
     if (this.respForwarded > 0) return "part of the response already reached the client";
     if (this.retryableOutstanding !== 1 || this.unitBytes > 0) return "more requests are pipelined behind it";
     if (this.lastUnit === null) return "the request is too large to replay";
@@ -854,6 +906,11 @@ export class PgSession implements CancelTarget {
     r.synthParses += plan.skippedParses;
     if (r.ddl !== null) {
       this.healThenReplay(r, r.ddl, plan.bytes, held);
+      return;
+    }
+    if (r.txnReplay) {
+      r.txnReplay = false;
+      this.replayTransactionThen(r, plan.bytes, held);
       return;
     }
     const delay = this.host.resolver.backoffMs(r.attempts);
@@ -874,6 +931,61 @@ export class PgSession implements CancelTarget {
       this.respForwarded = 0;
       this.upstream.write(plan.bytes);
     }, delay);
+  }
+
+  /** ROLLBACK, replay the transaction's statements comparing results, then re-run the failed unit. */
+  private replayTransactionThen(
+    r: NonNullable<PgSession["retry"]>,
+    failedUnit: Buffer,
+    held: Buffer[],
+  ): void {
+    const up = this.upstream as net.Socket;
+    const statements = this.txn.size;
+    this.txn.start(
+      (b) => up.write(b),
+      (ok, why) => {
+        this.host.resolver.audit({
+          signature: r.event.signature,
+          errorType: r.event.errorType,
+          protocol: "postgres",
+          policy: "apply",
+          action: `replay the transaction (${statements} statement(s))`,
+          frames: this.txn.statementsText(),
+          outcome: ok ? "matched" : "mismatched",
+          detail: why,
+        });
+        if (!ok) {
+          // results differ: the client gets the original error unchanged; our ROLLBACK's answer is kept back
+          this.swallowReady++;
+          this.host.resolver.record(
+            r.event,
+            {
+              strategy: "IMMEDIATE_FIX",
+              action: "replay the transaction",
+              outcome: "failed",
+              reason: `${why}; the client got the original error`,
+            },
+            { attempts: r.attempts, durationMs: Math.round(performance.now() - r.startedAt) },
+          );
+          this.retry = null;
+          this.txn.abandon();
+          for (const chunk of held) this.client.write(chunk);
+          this.respForwarded = 0;
+          this.client.resume();
+          return;
+        }
+        this.statusBeforeRequest = this.txStatus;
+        this.outstanding++;
+        this.respForwarded = 0;
+        // the transaction goes on with the same history: recording continues with the re-run unit
+        up.write(failedUnit);
+      },
+    );
+  }
+
+  private copyLastUnit(): Buffer | null {
+    if (!this.lastUnit) return null;
+    return replayPlan(this.lastUnit, this.lastUnitStart, this.lastUnitEnd, []).bytes;
   }
 
   private healThenReplay(

@@ -129,12 +129,13 @@ describe("transparent retry of PostgreSQL deadlocks", () => {
     }
   });
 
-  it("inside explicit transactions the deadlock error passes through unchanged", async () => {
+  it("inside explicit transactions that cannot be replayed the deadlock error passes through unchanged", async () => {
     const a = await client(proxy.pgUrl());
     const b = await client(proxy.pgUrl());
     try {
-      await a.query("BEGIN");
-      await b.query("BEGIN");
+      // BEGIN over the extended protocol: the proxy does not record such a transaction for replay
+      await a.query({ name: "begin_a", text: "BEGIN" });
+      await b.query({ name: "begin_b", text: "BEGIN" });
       await a.query(`UPDATE ${TABLE} SET v = v + 1 WHERE id = 5`);
       await b.query(`UPDATE ${TABLE} SET v = v + 1 WHERE id = 6`);
       const results = await Promise.all([
@@ -164,7 +165,7 @@ describe("transparent retry of PostgreSQL deadlocks", () => {
     expect(skipped.errorType).toBe("DEADLOCK");
   });
 
-  it("SERIALIZATION_FAILURE between two SERIALIZABLE transactions passes through, recorded as skipped", async () => {
+  it("SERIALIZATION_FAILURE between two SERIALIZABLE transactions: replay sees a different result, the error passes through", async () => {
     const a = await client(proxy.pgUrl());
     const b = await client(proxy.pgUrl());
     try {
@@ -188,7 +189,9 @@ describe("transparent retry of PostgreSQL deadlocks", () => {
       async () => (await resolutions(proxy)).find((x) => x.errorType === "SERIALIZATION_FAILURE"),
       "a serialization resolution",
     );
-    expect(r.outcome).toBe("skipped");
+    // the other transaction's commit changed what the replayed SELECT returns: no silent re-run
+    expect(r.outcome).toBe("failed");
+    expect(r.reason).toMatch(/different result/);
   });
 
   it("LOCK_WAIT_TIMEOUT in autocommit is retried until the lock is released", async () => {
@@ -336,5 +339,71 @@ describe("policy and budget", () => {
       retry: { maxAttempts: before.retry.maxAttempts },
     });
     expect(await proxy.get("/api/policy")).toEqual(before);
+  });
+});
+
+describe("transaction replay (PostgreSQL)", () => {
+  /**
+   * Two clients each update their own row in a transaction, then the other's: a deadlock. The victim's
+   * transaction is rolled back by the server; the proxy replays it and re-runs the failed statement
+   * when every replayed result matches what the client already saw.
+   */
+  async function crossedTransactions(first: (id: number) => string): Promise<Outcome[]> {
+    const a = await client(proxy.pgUrl());
+    const b = await client(proxy.pgUrl());
+    try {
+      await a.query("BEGIN");
+      await b.query("BEGIN");
+      await a.query(first(17));
+      await b.query(first(18));
+      const second = (c: pg.Client, id: number) =>
+        c.query(`UPDATE ${TABLE} SET v = v + 1 WHERE id = ${id}`).then(
+          async () => {
+            await c.query("COMMIT");
+            return "ok";
+          },
+          async (e: { code?: string }) => {
+            await c.query("ROLLBACK");
+            return e.code ?? "error";
+          },
+        );
+      return await Promise.all([second(a, 18), second(b, 17)]);
+    } finally {
+      await a.end();
+      await b.end();
+    }
+  }
+
+  it("replays the victim's transaction when results match: both transactions commit", async () => {
+    const before = serverDeadlocks();
+    const outcomes = await crossedTransactions((id) => `UPDATE ${TABLE} SET v = v + 1 WHERE id = ${id}`);
+    expect(outcomes).toEqual(["ok", "ok"]);
+    expect(serverDeadlocks()).toBe(before + 1);
+    expect(psqlDirect(`SELECT string_agg(v::text, ',' ORDER BY id) FROM ${TABLE} WHERE id IN (17, 18)`)).toBe(
+      "2,2",
+    );
+    const r = await eventually(
+      async () =>
+        (await resolutions(proxy)).find((x) => x.errorType === "DEADLOCK" && x.outcome === "succeeded"),
+      "a replay resolution",
+    );
+    expect(r.strategy).toBe("IMMEDIATE_FIX");
+  });
+
+  it("passes the original error through when a replayed result differs", async () => {
+    const before = serverDeadlocks();
+    const outcomes = await crossedTransactions(
+      (id) => `UPDATE ${TABLE} SET v = v + 1 WHERE id = ${id} RETURNING v`,
+    );
+    expect(outcomes.sort()).toEqual(["40P01", "ok"]);
+    expect(serverDeadlocks()).toBe(before + 1);
+    // the loser's transaction did not happen; the winner's did
+    expect(psqlDirect(`SELECT sum(v) FROM ${TABLE} WHERE id IN (17, 18)`)).toBe("2");
+    const r = await eventually(
+      async () =>
+        (await resolutions(proxy)).find((x) => x.errorType === "DEADLOCK" && x.outcome === "failed"),
+      "a failed replay",
+    );
+    expect(r.reason).toMatch(/different result/);
   });
 });
