@@ -7,6 +7,7 @@ export class AiStatusProbe {
   status: AiStatus;
   lastError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private first: Promise<AiStatus> | null = null;
 
   constructor(
     private readonly opts: { enabled: boolean; host: string; model: string; intervalMs?: number },
@@ -21,7 +22,7 @@ export class AiStatusProbe {
 
   start(): void {
     if (!this.opts.enabled) return;
-    void this.probe();
+    this.first = this.probe();
     this.timer = setInterval(() => void this.probe(), this.opts.intervalMs ?? 30_000);
     this.timer.unref();
   }
@@ -40,6 +41,20 @@ export class AiStatusProbe {
     if (before !== this.status)
       this.log.info({ ai: this.status, host: this.opts.host }, `AI is ${this.status}`);
     return this.status;
+  }
+
+  /** The status once the first probe has answered (at once when disabled or never started). */
+  async settled(): Promise<AiStatus> {
+    if (this.first) await this.first;
+    return this.status;
+  }
+
+  /** A call to the model could not connect: say so now rather than at the next probe. */
+  markUnreachable(reason: string): void {
+    if (!this.opts.enabled || this.status === "unreachable") return;
+    this.status = "unreachable";
+    this.lastError = reason;
+    this.log.info({ ai: this.status, host: this.opts.host }, "AI is unreachable");
   }
 
   stop(): void {
