@@ -65,6 +65,10 @@ export function defaultConfig(cwd: string): Config {
     state: { dir: path.resolve(cwd, ".dba-gpt") },
     redis: { url: null },
     admin: { token: null },
+    chat: {
+      postgres: { user: "postgres", password: "", database: "postgres" },
+      mysql: { user: "root", password: "", database: "" },
+    },
     logLevel: "info",
     drainTimeoutMs: 10000,
     configPath: null,

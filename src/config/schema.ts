@@ -202,6 +202,8 @@ const shapes = {
   state: { dir: opt(text) },
   redis: { url: opt(redisUrl) },
   admin: { token: opt(secret) },
+  "chat.postgres": { user: opt(text), password: opt(secret), database: opt(text) },
+  "chat.mysql": { user: opt(text), password: opt(secret), database: opt(text) },
 };
 
 const resolutionShape = {
@@ -223,6 +225,7 @@ const topShape = {
   state: opt(obj(shapes.state)),
   redis: opt(obj(shapes.redis)),
   admin: opt(obj(shapes.admin)),
+  chat: opt(obj({ postgres: opt(obj(shapes["chat.postgres"])), mysql: opt(obj(shapes["chat.mysql"])) })),
   logLevel: opt(oneOf(LOG_LEVELS)),
   drainTimeoutMs: opt(int(0)),
 };
@@ -254,6 +257,7 @@ export type LeafKey = keyof typeof leafSchemas;
 const KNOWN_KEYS: Record<string, string[]> = {
   "": Object.keys(topShape),
   resolution: Object.keys(resolutionShape),
+  chat: ["postgres", "mysql"],
   ...Object.fromEntries(Object.entries(shapes).map(([k, v]) => [k, Object.keys(v)])),
   "auth.users[]": ["user", "password"],
 };

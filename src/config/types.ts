@@ -60,6 +60,12 @@ export interface Config {
   state: { dir: string };
   redis: { url: string | null };
   admin: { token: string | null };
+  /** who database-mode chat connects to the upstreams as (env DBAGPT_CHAT_PG_URL / DBAGPT_CHAT_MYSQL_URL override) */
+  chat: {
+    postgres: { user: string; password: string; database: string };
+    /** database "" = none chosen */
+    mysql: { user: string; password: string; database: string };
+  };
   logLevel: LogLevel;
   drainTimeoutMs: number;
   /** absolute path of the YAML file read, or null */
