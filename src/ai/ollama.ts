@@ -176,7 +176,13 @@ export async function ollamaAnalyze(
   const ctrl = new AbortController();
   const timeout = new LlmError("timeout", `no answer from ${opts.model} within ${opts.timeoutMs} ms`);
   const timer = setTimeout(() => ctrl.abort(timeout), opts.timeoutMs);
-  const onOuterAbort = () => ctrl.abort(new LlmError("aborted", "analysis cancelled"));
+  // the caller's own deadline keeps its meaning (a timeout stays a timeout)
+  const onOuterAbort = () =>
+    ctrl.abort(
+      opts.signal?.reason instanceof LlmError
+        ? opts.signal.reason
+        : new LlmError("aborted", "analysis cancelled"),
+    );
   if (opts.signal?.aborted) onOuterAbort();
   else opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
   const deadline = new Promise<never>((_, reject) => {

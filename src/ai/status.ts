@@ -10,10 +10,20 @@ export class AiStatusProbe {
   private first: Promise<AiStatus> | null = null;
 
   constructor(
-    private readonly opts: { enabled: boolean; host: string; model: string; intervalMs?: number },
+    private readonly opts: {
+      enabled: boolean;
+      /** a getter follows configuration reloads */
+      host: string | (() => string);
+      model: string;
+      intervalMs?: number;
+    },
     private readonly log: Logger,
   ) {
     this.status = opts.enabled ? "unreachable" : "disabled";
+  }
+
+  get host(): string {
+    return typeof this.opts.host === "function" ? this.opts.host() : this.opts.host;
   }
 
   get model(): string {
@@ -31,15 +41,14 @@ export class AiStatusProbe {
     if (!this.opts.enabled) return "disabled";
     const before = this.status;
     try {
-      const res = await fetch(new URL("/api/tags", this.opts.host), { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(new URL("/api/tags", this.host), { signal: AbortSignal.timeout(2000) });
       this.status = res.ok ? "ready" : "unreachable";
       this.lastError = res.ok ? null : `HTTP ${res.status}`;
     } catch (e) {
       this.status = "unreachable";
       this.lastError = e instanceof Error ? e.message : String(e);
     }
-    if (before !== this.status)
-      this.log.info({ ai: this.status, host: this.opts.host }, `AI is ${this.status}`);
+    if (before !== this.status) this.log.info({ ai: this.status, host: this.host }, `AI is ${this.status}`);
     return this.status;
   }
 
@@ -54,7 +63,7 @@ export class AiStatusProbe {
     if (!this.opts.enabled || this.status === "unreachable") return;
     this.status = "unreachable";
     this.lastError = reason;
-    this.log.info({ ai: this.status, host: this.opts.host }, "AI is unreachable");
+    this.log.info({ ai: this.status, host: this.host }, "AI is unreachable");
   }
 
   stop(): void {
