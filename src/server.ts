@@ -2,6 +2,8 @@ import { mkdirSync } from "node:fs";
 import { buildRoutes, type DatabaseInfo } from "./admin/routes.js";
 import { Metrics } from "./admin/metrics.js";
 import { AdminServer } from "./admin/server.js";
+import { addAiRoutes } from "./admin/ai-routes.js";
+import { Analyzer } from "./ai/analyzer.js";
 import { AiStatusProbe } from "./ai/status.js";
 import type { Config } from "./config/types.js";
 import { ErrorPipeline } from "./errors/pipeline.js";
@@ -30,6 +32,8 @@ export interface RunningServer {
   resolver: Resolver;
   healer: Healer;
   proposals: ProposalStore;
+  /** AI_POWERED analyses (LLM or knowledge base), one per new signature */
+  analyzer: Analyzer;
   log: Logger;
   config(): Config;
   /** apply a new configuration (SIGHUP): policy, thresholds, AI and admin token take effect at once */
@@ -90,6 +94,8 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
     log,
   );
   ai.start();
+  const analyzer = new Analyzer({ config: () => config.ai, probe: ai, log, metrics, store });
+  analyzer.attach(pipeline);
 
   const pgListener = new Listener({
     name: "postgres",
@@ -164,6 +170,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
     healer,
     setConfig: (next) => running.reload(next),
   });
+  addAiRoutes(router, { analyzer });
   const admin = new AdminServer({
     listen: config.listen.admin,
     router,
@@ -189,6 +196,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
     resolver,
     healer,
     proposals,
+    analyzer,
     log,
     config: () => config,
     reload(next: Config) {
@@ -216,6 +224,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
           mysqlListener?.drain(config.drainTimeoutMs),
         ]);
         ai.stop();
+        await analyzer.stop();
         await admin.close();
         await store.close();
         await resolver.close();
