@@ -199,21 +199,24 @@ describe("MySQL errors become events and patterns", () => {
       // a third session holds an uncommitted insert of key 1; two autocommit inserts of key 1 wait on it
       await holder.query("BEGIN");
       await holder.query("INSERT INTO err_dl VALUES (1)");
-      const [[ida]] = await a.query<mysql.RowDataPacket[]>("SELECT CONNECTION_ID() AS id");
-      const [[idb]] = await b.query<mysql.RowDataPacket[]>("SELECT CONNECTION_ID() AS id");
       const waiting = [a, b].map((c) =>
         c.query("INSERT IGNORE INTO err_dl VALUES (1)").then(
           () => "ok",
           (e: { errno?: number }) => e.errno,
         ),
       );
-      await eventually(async () => {
-        const [rows] = await admin.query<mysql.RowDataPacket[]>(
-          "SELECT count(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_mysql_thread_id IN (?, ?)",
-          [ida?.id, idb?.id],
-        );
-        return Number(rows[0]?.n) === 2;
-      }, "both inserts waiting on the lock");
+      await eventually(
+        async () => {
+          // InnoDB refreshes INNODB_TRX only when it was not read for 100 ms: poll slower than that
+          await new Promise((r) => setTimeout(r, 150));
+          const [rows] = await admin.query<mysql.RowDataPacket[]>(
+            "SELECT count(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query = 'INSERT IGNORE INTO err_dl VALUES (1)'",
+          );
+          return Number(rows[0]?.n) === 2;
+        },
+        "both inserts waiting on the lock",
+        10_000,
+      );
       // the holder rolls back: both get a shared lock and want an exclusive one; InnoDB picks a victim
       await holder.query("ROLLBACK");
       const outcomes = await Promise.all(waiting);
