@@ -13,16 +13,13 @@ const analyzeBody = z.object({
 /** POST /api/analyze `{protocol, code?, message, statement?}` → `{ analysis }` (PRODUCT section 6). */
 export function addAiRoutes(router: Router, deps: { analyzer: Analyzer }): void {
   router.add("POST", "/api/analyze", async (req) => {
-    const parsed = analyzeBody.safeParse(req.body ?? null);
+    if (req.body === null || typeof req.body !== "object" || Array.isArray(req.body))
+      throw new HttpError(400, "body must be a JSON object {protocol, code?, message, statement?}");
+    const parsed = analyzeBody.safeParse(req.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
-      throw new HttpError(
-        400,
-        req.body === undefined || req.body === null || typeof req.body !== "object"
-          ? "body must be a JSON object {protocol, code?, message, statement?}"
-          : `${where}${issue?.message ?? "invalid request"}`,
-      );
+      throw new HttpError(400, `${where}${issue?.message ?? "invalid request"}`);
     }
     const b = parsed.data;
     const analysis = await deps.analyzer.analyze({
