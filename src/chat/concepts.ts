@@ -181,16 +181,7 @@ export function errorAnswer(message: string, protocol?: Protocol): string | null
   return null;
 }
 
-/** The built-in concept a question is about, or null. */
+/** The built-in concept a question is about (the first in list order that matches), or null. */
 export function conceptAnswer(message: string): Concept | null {
-  let best: Concept | null = null;
-  let bestAt = Number.POSITIVE_INFINITY;
-  for (const c of CONCEPTS) {
-    const m = c.keywords.exec(message);
-    if (m && m.index < bestAt) {
-      best = c;
-      bestAt = m.index;
-    }
-  }
-  return best;
+  return CONCEPTS.find((c) => c.keywords.test(message)) ?? null;
 }

@@ -60,11 +60,22 @@ const NATURAL_LANGUAGE =
 const WRITE_REQUEST =
   /^\s*(please\s+|can you\s+|could you\s+)?(drop|delete|remove|truncate|insert|add|update|change|modify|alter|create|rename|kill|terminate|grant|revoke|reset|empty|wipe|purge|erase)\b/i;
 
-/** Whether the operator typed SQL (taken as is) rather than a question: the parser reads it, or it starts like a statement and reads like no sentence. */
-export function looksLikeSql(message: string, protocol: Protocol): boolean {
+/** Keywords that read; text starting with one that does not parse may still be a question ("show indexes on users"). */
+const READ_START = /^\s*(select|with|show|describe|desc|explain|table|values)\b/i;
+
+/**
+ * Whether the operator typed SQL (taken as is) rather than a question: the parser reads it, or it
+ * starts like a statement and reads like no sentence. `"maybe"`: it starts with a reading keyword but
+ * does not parse — a question if an intent matches it, else SQL (refused with the parser's reason).
+ */
+export function looksLikeSql(message: string, protocol: Protocol): boolean | "maybe" {
   if (SHORT_MAINTENANCE.test(message)) return true;
   if (!SQL_START.test(message)) return false;
-  return parses(protocol, message) || !NATURAL_LANGUAGE.test(message);
+  // PostgreSQL reads any "SHOW <word>" as a setting: "show locks" is a question when an intent knows it
+  if (protocol === "postgres" && /^\s*show\s+\w+\s*;?\s*$/i.test(message)) return "maybe";
+  if (parses(protocol, message)) return true;
+  if (NATURAL_LANGUAGE.test(message)) return false;
+  return READ_START.test(message) ? "maybe" : true;
 }
 
 function refusal(
@@ -130,7 +141,10 @@ export class ChatService {
     let sql: string;
     let source: ChatSource;
     let answer: string;
-    if (looksLikeSql(text, protocol)) {
+    const typed = looksLikeSql(text, protocol);
+    const typedIntent =
+      typed === "maybe" ? matchIntent(text, protocol, { database: target?.database ?? null }) : null;
+    if (typed === true || (typed === "maybe" && !typedIntent)) {
       sql = text;
       source = "intent";
       answer = "Your statement, run read-only.";
@@ -142,7 +156,7 @@ export class ChatService {
         "intent",
       );
     } else {
-      const llm = target ? this.deps.llm() : null;
+      const llm = target && !typedIntent ? this.deps.llm() : null;
       const fromLlm = llm ? await llm.sql(text, protocol, []) : null;
       if (fromLlm) {
         sql = fromLlm;

@@ -121,7 +121,11 @@ describe("SQL typed by the operator vs a question", () => {
     ["analyze the performance of my database", false],
     ["explain how indexes work?", false],
     ["how many records are in the users table", false],
-  ] as [string, boolean][])("%s → SQL: %s", (text, sql) => {
+    ["show indexes on users", "maybe"],
+    ["show locks", "maybe"],
+    ["SHOW search_path", "maybe"],
+    ["select * form users", "maybe"],
+  ] as [string, boolean | "maybe"][])("%s → SQL: %s", (text, sql) => {
     expect(looksLikeSql(text, "postgres")).toBe(sql);
   });
 });
