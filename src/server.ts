@@ -1,4 +1,6 @@
 import { mkdirSync } from "node:fs";
+import { addChatRoutes } from "./admin/chat-routes.js";
+import { addDashboardRoutes } from "./admin/dashboard-routes.js";
 import { buildRoutes, type DatabaseInfo } from "./admin/routes.js";
 import { Metrics } from "./admin/metrics.js";
 import { AdminServer } from "./admin/server.js";
@@ -171,6 +173,12 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
     setConfig: (next) => running.reload(next),
   });
   addAiRoutes(router, { analyzer });
+  addDashboardRoutes(router, { pipeline });
+  addChatRoutes(router, {
+    config: () => config,
+    upstreams: () => ({ postgres: config.upstream.postgres ?? pgUpstream, mysql: config.upstream.mysql }),
+    aiStatus: () => ai.status,
+  });
   const admin = new AdminServer({
     listen: config.listen.admin,
     router,
