@@ -4,7 +4,13 @@ import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLIENT_COMPRESS, CLIENT_SSL } from "../../protocol/mysql/constants.js";
 import { decodeHandshakeV10 } from "../../protocol/mysql/handshake.js";
-import { ED25519_USER, NATIVE_USER, directConnection, setupMysqlUsers } from "../support/mysql-setup.js";
+import {
+  ED25519_USER,
+  NATIVE_USER,
+  directConnection,
+  dropEd25519User,
+  setupMysqlUsers,
+} from "../support/mysql-setup.js";
 import { eventually, startTestProxy, type TestProxy } from "../support/proxy.js";
 import { runCommand } from "../support/servers.js";
 
@@ -38,7 +44,7 @@ async function metric(name: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  await setupMysqlUsers();
+  await setupMysqlUsers({ ed25519: true });
   const c = await directConnection({ multipleStatements: true });
   await c.query(`DROP TABLE IF EXISTS relay_items, relay_infile;
     CREATE TABLE relay_items (id int PRIMARY KEY, note varchar(100));
@@ -51,6 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop();
+  await dropEd25519User();
 });
 
 describe("MySQL relay through the proxy", () => {
