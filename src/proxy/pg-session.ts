@@ -15,6 +15,7 @@ import {
 import { PgFramer } from "../../protocol/postgres/framer.js";
 import { ProtocolError } from "../../protocol/shared/protocol-error.js";
 import { observeLatency } from "../admin/metrics.js";
+import { annotatePgError } from "../ai/annotate.js";
 import { PROXY_CODES } from "../errors/classify.js";
 import type { ErrorEvent } from "../errors/types.js";
 import { replayPlan } from "./pg-replay.js";
@@ -93,6 +94,8 @@ export class PgSession implements CancelTarget {
   private readonly txn: TxnRecorder;
   /** ReadyForQuery answers of the proxy's own statements (a ROLLBACK after a failed replay) to keep from the client */
   private swallowReady = 0;
+  /** ai.annotateErrors: ErrorResponse frames of the current server chunk to replace (offset, end, frame) */
+  private rewrites: [number, number, Buffer][] = [];
   private txStatus = READY_IDLE;
   private statusBeforeRequest = READY_IDLE;
   private user: string | undefined;
@@ -705,6 +708,7 @@ export class PgSession implements CancelTarget {
       this.requestAt = 0;
     }
     this.sawReady = false;
+    if (this.rewrites.length > 0) this.rewrites = [];
     try {
       this.serverFramer.push(chunk, this.onServerFrame);
     } catch (e) {
@@ -753,13 +757,33 @@ export class PgSession implements CancelTarget {
       if (this.sawReady) this.txn.onUnitDone(this.copyLastUnit(), this.txStatus);
     }
     this.respForwarded = this.sawReady ? chunk.length - this.readyEnd : this.respForwarded + chunk.length;
-    if (!this.client.write(chunk)) (this.upstream as net.Socket).pause();
+    const out = this.rewrites.length > 0 ? this.rewritten(chunk) : chunk;
+    if (!this.client.write(out)) (this.upstream as net.Socket).pause();
     if (this.draining && this.idle) this.shutdown();
   };
 
   private readyEnd = 0;
 
-  private readonly onServerFrame = (type: number, buf: Buffer, start: number, end: number): void => {
+  /** The chunk with annotated ErrorResponse frames in place of the server's (ai.annotateErrors). */
+  private rewritten(chunk: Buffer): Buffer {
+    const parts: Buffer[] = [];
+    let at = 0;
+    for (const [from, to, frame] of this.rewrites) {
+      parts.push(chunk.subarray(at, from), frame);
+      at = to;
+    }
+    parts.push(chunk.subarray(at));
+    this.rewrites = [];
+    return Buffer.concat(parts);
+  }
+
+  private readonly onServerFrame = (
+    type: number,
+    buf: Buffer,
+    start: number,
+    end: number,
+    chunkOffset: number,
+  ): void => {
     if (type === BackendMessage.ReadyForQuery) {
       this.txStatus = buf[start] as number;
       if (this.outstanding > 0) this.outstanding--;
@@ -788,6 +812,12 @@ export class PgSession implements CancelTarget {
       application: this.application,
       inTransaction: this.statusBeforeRequest !== READY_IDLE,
     });
+    if (chunkOffset >= 0 && this.host.config().ai.annotateErrors) {
+      // opt-in: the client's own logs get the knowledge base's one-line fix as a HINT
+      const annotated = annotatePgError(f);
+      if (annotated !== f)
+        this.rewrites.push([chunkOffset, this.serverFramer.frameEnd, encodeErrorResponse(annotated)]);
+    }
     if (fatal && this.credentials) {
       // the server is ending this connection (killed, restarted): the client keeps its session, and
       // the close decides between a transparent reconnect and a clear error
