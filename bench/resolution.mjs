@@ -7,6 +7,7 @@
 //
 // Everything runs on loopback, each phase is bounded in time and every op has a client-side
 // timeout; the proxy is a separate process, stopped by the caller's stopAll().
+import os from "node:os";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { startProxy } from "./lib/daemons.mjs";
@@ -301,7 +302,7 @@ async function setupMysql(cfg) {
 // One client of the workload.
 
 function emptyStats() {
-  const s = { GOOD: { attempts: 0, statements: 0, appErrors: 0, codes: {}, unexpected: {} } };
+  const s = { GOOD: { attempts: 0, statements: 0, appErrors: 0, codes: {}, unexpected: {}, samples: [] } };
   for (const k of KINDS)
     s[k] = { attempts: 0, statements: 0, appErrors: 0, codes: {}, unexpected: {}, setupFailed: 0 };
   return s;
@@ -372,16 +373,17 @@ class WorkloadClient {
     const rowA = 2 * this.index + 1;
     const rowB = rowA + 1;
     switch (kind) {
-      case "GOOD":
-        this.tally(
-          stats,
-          kind,
-          await this.exec(
-            "main",
-            `SELECT v FROM ${DL_TABLE} WHERE id = ${1 + Math.floor(this.rand() * 200)}`,
-          ),
+      case "GOOD": {
+        // their latency tells a stall of the host apart from a slow resolution
+        const t0 = performance.now();
+        const r = await this.exec(
+          "main",
+          `SELECT v FROM ${DL_TABLE} WHERE id = ${1 + Math.floor(this.rand() * 200)}`,
         );
+        if (r.ok) s.samples.push([Date.now(), performance.now() - t0]);
+        this.tally(stats, kind, r);
         return;
+      }
       case "TABLE_NOT_FOUND": {
         s.statements++;
         const t = MISSING[Math.floor(this.rand() * MISSING.length)];
@@ -608,6 +610,7 @@ function addStats(into, s) {
     for (const [c, n] of Object.entries(v.codes ?? {})) t.codes[c] = (t.codes[c] ?? 0) + n;
     for (const [c, n] of Object.entries(v.unexpected ?? {})) t.unexpected[c] = (t.unexpected[c] ?? 0) + n;
     if (v.notWaiting) t.notWaiting = (t.notWaiting ?? 0) + v.notWaiting;
+    if (v.samples) t.samples = [...(t.samples ?? []), ...v.samples];
   }
 }
 
@@ -868,6 +871,28 @@ function summarize(driver, out) {
     retries.map((r) => r.durationMs),
     99,
   );
+  const lat = (xs) => xs.map(([, ms]) => ms);
+  const goodLine = (side, g) =>
+    g?.samples?.length
+      ? `${side} p50 ${num(percentile(lat(g.samples), 50), 1)} ms, p99 ${num(percentile(lat(g.samples), 99), 1)} ms, max ${num(Math.max(...lat(g.samples)))} ms`
+      : `${side} n/a`;
+  notes.push(
+    `good statements at the client: ${goodLine("direct", goodD)}; ${goodLine("DBA-GPT", measured ? goodP : null)}`,
+  );
+  const slow = retries.filter((r) => r.durationMs >= 100 && (r.attempts ?? 1) === 1);
+  if (slow.length && goodP.samples?.length) {
+    // a retry that was slow while a plain SELECT of the same run was slow too: the host stalled
+    const stalled = slow.filter((r) => {
+      const at = Date.parse(r.at);
+      return goodP.samples.some(([t, ms]) => Math.abs(t - at) <= 1500 && ms >= 50);
+    });
+    notes.push(
+      `${slow.length} single-attempt retries took ≥ 100 ms; ${stalled.length} of them within 1.5 s of a good statement of the same run that took ≥ 50 ms, i.e. while the host was slow too (load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(", ")} at the end)`,
+    );
+  }
   const again = retries.filter((r) => (r.attempts ?? 1) > 1);
   if (again.length)
     notes.push(
