@@ -2,7 +2,12 @@ import net from "node:net";
 import { Readable } from "node:stream";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLIENT_COMPRESS, CLIENT_SSL } from "../../protocol/mysql/constants.js";
+import {
+  CLIENT_COMPRESS,
+  CLIENT_SSL,
+  MARIADB_CLIENT_CACHE_METADATA,
+  MARIADB_CLIENT_PROGRESS,
+} from "../../protocol/mysql/constants.js";
 import { decodeHandshakeV10 } from "../../protocol/mysql/handshake.js";
 import {
   ED25519_USER,
@@ -189,6 +194,42 @@ describe("MySQL relay through the proxy", () => {
     expect(bad.stderr).toContain("1045");
   });
 
+  it("keeps a libmariadb client's prepared statements in step (sysbench oltp_point_select)", async () => {
+    const common = [
+      "--db-driver=mysql",
+      "--mysql-host=127.0.0.1",
+      "--mysql-user=root",
+      "--mysql-db=test",
+      "--mysql-ssl=off",
+      "--tables=1",
+      "--table-size=200",
+    ];
+    const prep = await runCommand("sysbench", [
+      "oltp_point_select",
+      ...common,
+      "--mysql-port=3306",
+      "prepare",
+    ]);
+    expect(prep.status, prep.stderr).toBe(0);
+    try {
+      const r = await runCommand("sysbench", [
+        "oltp_point_select",
+        ...common,
+        `--mysql-port=${proxy.mysqlPort}`,
+        "--db-ps-mode=auto",
+        "--threads=2",
+        "--events=2000",
+        "--time=0",
+        "run",
+      ]);
+      expect(r.stdout + r.stderr).not.toContain("FATAL");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/queries:\s+2000\b/);
+    } finally {
+      await runCommand("sysbench", ["oltp_point_select", ...common, "--mysql-port=3306", "cleanup"]);
+    }
+  });
+
   it("runs the mariadb CLI through the proxy, including its own error output", async () => {
     const r = await mariadbCli(
       ["-u", "root", "test"],
@@ -224,7 +265,9 @@ describe("TLS and compression are declined", () => {
       payload.writeUInt16LE((1 << 3) | (1 << 4), o); // PLUGIN_AUTH | CONNECT_ATTRS (bits 19, 20)
       o += 2;
       payload[o++] = 21;
-      o += 6 + 4;
+      o += 6;
+      payload.writeUInt32LE(0x1f, o); // MariaDB extended: PROGRESS ... CACHE_METADATA (bits 32..36)
+      o += 4;
       o += payload.write("ijklmnopqrst\0", o, "latin1");
       o += payload.write("mysql_native_password\0", o, "latin1");
       const pkt = Buffer.alloc(4 + o);
@@ -250,6 +293,9 @@ describe("TLS and compression are declined", () => {
       expect(hs.serverVersion).toBe("10.11.99-MariaDB-stub");
       expect(hs.capabilities & CLIENT_SSL).toBe(0n);
       expect(hs.capabilities & CLIENT_COMPRESS).toBe(0n);
+      // declined too (see mysql-session.ts); progress reports stay on offer
+      expect(hs.capabilities & MARIADB_CLIENT_CACHE_METADATA).toBe(0n);
+      expect(hs.capabilities & MARIADB_CLIENT_PROGRESS).toBe(MARIADB_CLIENT_PROGRESS);
       expect(hs.authPluginName).toBe("mysql_native_password");
     } finally {
       await stubProxy.stop();
