@@ -138,10 +138,8 @@ function showUnavailable(bodyId, emptyId, message) {
 function renderStats(s) {
   const dbs = s.databases || [];
   const conns = dbs.reduce((n, d) => n + (d.connections || 0), 0);
-  setText(
-    "db-summary",
-    `${dbs.length} database${dbs.length === 1 ? "" : "s"} · ${conns} client connection${conns === 1 ? "" : "s"}`,
-  );
+  setText("db-summary", `${dbs.length} database${dbs.length === 1 ? "" : "s"}`);
+  setText("db-connections", `${conns} client connection${conns === 1 ? "" : "s"} through the proxy`);
   $("db-list").replaceChildren(
     ...dbs.map((d) =>
       h(
@@ -281,7 +279,7 @@ function renderPatterns(list) {
           h("td", null, typeBadge(p.errorType)),
           h("td", { class: "num", text: String(p.count) }),
           h("td", null, badge(p.strategy || "–")),
-          h("td", { class: "time", text: fmtTime(p.lastSeen) }),
+          h("td", { class: "time hide-phone", text: fmtTime(p.lastSeen) }),
         ),
       ),
   );
@@ -411,12 +409,12 @@ function noteError(e) {
 function chartData() {
   const now = Date.now();
   const end = Math.floor(now / 60000) * 60000;
-  const start = end - (WINDOW_MIN - 1) * 60000;
-  const xs = [];
-  for (let t = start; t <= end; t += 60000) xs.push(t / 1000);
+  const hourAgo = end - (WINDOW_MIN - 1) * 60000;
   const totals = [];
+  let earliest = end;
   for (const [sig, times] of seen) {
-    const recent = times.filter((t) => t >= start);
+    const recent = times.filter((t) => t >= hourAgo);
+    for (const t of recent) earliest = Math.min(earliest, t);
     seen.set(sig, recent);
     if (recent.length === 0) {
       seen.delete(sig);
@@ -424,6 +422,13 @@ function chartData() {
     }
     totals.push([sig, recent]);
   }
+  // from a few minutes before the first error of the hour, at least 15 minutes wide
+  const start = Math.max(
+    hourAgo,
+    Math.min(Math.floor(earliest / 60000) * 60000 - 5 * 60000, end - 14 * 60000),
+  );
+  const xs = [];
+  for (let t = start; t <= end; t += 60000) xs.push(t / 1000);
   totals.sort((a, b) => b[1].length - a[1].length);
   const top = totals.slice(0, TOP_SERIES);
   const series = top.map(([, times]) => {
