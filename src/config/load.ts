@@ -41,6 +41,8 @@ export const OVERRIDES: readonly Source[] = [
   { key: "logLevel", flag: "log-level", env: "DBAGPT_LOG_LEVEL" },
   { key: "ai.ollamaHost", env: "DBAGPT_OLLAMA_HOST" },
   { key: "ai.model", env: "DBAGPT_OLLAMA_MODEL" },
+  { key: "ai.timeoutMs", env: "DBAGPT_OLLAMA_TIMEOUT_MS" },
+  { key: "ai.keepAlive", env: "DBAGPT_OLLAMA_KEEP_ALIVE" },
   { key: "admin.token", env: "DBAGPT_ADMIN_TOKEN" },
 ];
 

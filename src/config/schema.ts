@@ -249,6 +249,8 @@ export const leafSchemas = {
   logLevel: oneOf(LOG_LEVELS),
   "ai.ollamaHost": ollamaHost,
   "ai.model": text,
+  "ai.timeoutMs": int(1),
+  "ai.keepAlive": duration,
   "admin.token": secret,
 } as const;
 export type LeafKey = keyof typeof leafSchemas;

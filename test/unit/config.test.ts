@@ -164,6 +164,13 @@ ai: { model: file-model }
   it("takes the admin token from DBAGPT_ADMIN_TOKEN", () => {
     expect(load([], { DBAGPT_ADMIN_TOKEN: "s3cret" }).admin.token).toBe("s3cret");
   });
+
+  it("takes the Ollama timeout and keep_alive from the environment, naming the variable when bad", () => {
+    const c = load([], { DBAGPT_OLLAMA_TIMEOUT_MS: "1500", DBAGPT_OLLAMA_KEEP_ALIVE: "10m" });
+    expect(c.ai.timeoutMs).toBe(1500);
+    expect(c.ai.keepAlive).toBe("10m");
+    expect(() => load([], { DBAGPT_OLLAMA_TIMEOUT_MS: "soon" })).toThrow(/ai\.timeoutMs: .*DBAGPT_OLLAMA_TIMEOUT_MS/);
+  });
 });
 
 describe("the config file", () => {
