@@ -92,7 +92,7 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
   const healer = new Healer(() => config, store, resolver, proposals, executor, log);
   healer.attach(pipeline);
   const ai = new AiStatusProbe(
-    { enabled: config.ai.enabled, host: config.ai.ollamaHost, model: config.ai.model },
+    { enabled: config.ai.enabled, host: () => config.ai.ollamaHost, model: config.ai.model },
     log,
   );
   ai.start();
