@@ -253,3 +253,36 @@ describe("dashboard", () => {
     expect(consoleErrors).toEqual([]);
   });
 });
+
+describe("dashboard behind an admin token", () => {
+  it("asks for the token, refuses a wrong one, then loads and streams with the right one", async () => {
+    const guarded = await startTestProxy((c) => {
+      c.admin.token = "dash-secret-7";
+    });
+    const p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await p.goto(`${guarded.admin}/`);
+      const dialog = p.locator("#token-dialog[open]");
+      await dialog.waitFor();
+      await p.fill("#token-input", "wrong");
+      await p.click("#token-form button[type=submit]");
+      await p.locator("#token-error:not(.hidden)").waitFor();
+      await p.fill("#token-input", "dash-secret-7");
+      await p.click("#token-form button[type=submit]");
+      await p.locator("#live.live-on").waitFor();
+      expect(await p.locator("#token-dialog").getAttribute("open")).toBeNull();
+      expect(await p.locator("#db-summary").textContent()).toBe("1 database");
+      // the live stream carries the token as ?token=: a simulated error arrives without a reload
+      const r = await fetch(`${guarded.admin}/api/simulate`, {
+        method: "POST",
+        headers: { authorization: "Bearer dash-secret-7", "content-type": "application/json" },
+        body: JSON.stringify({ protocol: "postgres", code: "40001", message: "could not serialize access" }),
+      });
+      expect(r.status).toBe(200);
+      await p.locator("#errors-body tr", { hasText: "could not serialize access" }).waitFor();
+    } finally {
+      await p.close();
+      await guarded.stop();
+    }
+  });
+});
