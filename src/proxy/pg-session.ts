@@ -943,7 +943,7 @@ export class PgSession implements CancelTarget {
       this.replayTransactionThen(r, plan.bytes, held);
       return;
     }
-    const delay = this.host.resolver.backoffMs(r.attempts);
+    const delay = this.host.resolver.backoffMs(r.attempts, r.event.errorType);
     this.host.resolver.audit({
       signature: r.event.signature,
       errorType: r.event.errorType,

@@ -16,6 +16,7 @@ export interface ResolutionRecord extends ResolutionSummary {
 }
 
 const HISTORY_LIMIT = 1000;
+const DEADLOCK_FLOOR_MS = 20;
 
 /** SQLSTATEs the server rolled back as a whole statement, so an autocommit statement may be re-run. */
 export const PG_RETRYABLE = new Set(["40P01", "40001", "55P03"]);
@@ -55,11 +56,18 @@ export class Resolver {
     return this.config().resolution.retry;
   }
 
-  /** Jittered exponential backoff for attempt n (1-based), between baseDelayMs and maxDelayMs. */
-  backoffMs(attempt: number): number {
-    const { baseDelayMs, maxDelayMs } = this.retry;
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    return Math.max(baseDelayMs, Math.round(ceiling / 2 + Math.random() * (ceiling / 2)));
+  /**
+   * Jittered exponential backoff for attempt n (1-based), between baseDelayMs and maxDelayMs. A deadlock
+   * victim waits at least DEADLOCK_FLOOR_MS: retried sooner it can take its first lock back before the
+   * statement it lost to, just woken, has taken it — and deadlock again (seen in bench/resolution).
+   */
+  backoffMs(attempt: number, errorType?: ErrorType): number {
+    const { maxDelayMs } = this.retry;
+    let base = this.retry.baseDelayMs;
+    if (errorType === "DEADLOCK" || errorType === "SERIALIZATION_FAILURE")
+      base = Math.max(base, DEADLOCK_FLOOR_MS);
+    const ceiling = Math.min(Math.max(maxDelayMs, base), base * 2 ** attempt);
+    return Math.round(base + Math.random() * (ceiling - base));
   }
 
   /** Attach a resolution outcome to its event and pattern, count it, keep it in the history. */
