@@ -90,9 +90,14 @@ export class ErrorPipeline extends EventEmitter {
   /** Attach the outcome of a resolution to an event and its pattern, and count it. */
   resolve(event: ErrorEvent, r: ResolutionSummary): void {
     event.resolution = r;
-    this.store.recordResolution(event.signature, r, new Date().toISOString());
-    this.metrics.resolutions.inc({ strategy: r.strategy, outcome: r.outcome, error_type: event.errorType });
+    this.resolvePattern(event.signature, event.errorType, r);
     this.emit("resolution", event);
+  }
+
+  /** Count a resolution of a pattern that no single event carries (an approved proposal). */
+  resolvePattern(signature: string, errorType: string, r: ResolutionSummary): void {
+    this.store.recordResolution(signature, r, new Date().toISOString());
+    this.metrics.resolutions.inc({ strategy: r.strategy, outcome: r.outcome, error_type: errorType });
   }
 
   recentErrors(limit = 100): ErrorEvent[] {

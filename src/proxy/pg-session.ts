@@ -83,8 +83,6 @@ export class PgSession implements CancelTarget {
   private state: SessionState | null = null;
   private upstreamKey: { processId: number; secretKey: number | Buffer } | null = null;
   private proxyKey: { processId: number; secretKey: number } | null = null;
-  /** the upstream went away between statements: the next statement reconnects first */
-  private upstreamLost = false;
   private reconnecting = false;
   private lostEvent: ErrorEvent | null = null;
   /** a FATAL from the server in credentials mode: kept from the client, decided at close */
@@ -539,7 +537,6 @@ export class PgSession implements CancelTarget {
     const inFlight = this.outstanding > 0 || this.retry !== null || this.held !== null;
     if (!inFlight && this.txStatus === READY_IDLE) {
       // between statements: the next statement reconnects and restores the session first
-      this.upstreamLost = true;
       this.lostEvent = event;
       return;
     }
@@ -555,7 +552,6 @@ export class PgSession implements CancelTarget {
       isReadOnlyStatement(stmt)
     ) {
       // a read-only statement in autocommit may be re-run on a new connection
-      this.upstreamLost = true;
       this.lostEvent = event;
       this.pending.unshift(replayPlan(this.lastUnit, this.lastUnitStart, this.lastUnitEnd, []).bytes);
       this.outstanding = 0;
@@ -573,7 +569,6 @@ export class PgSession implements CancelTarget {
         reason: "the connection was lost while a statement that may write was running: not re-run",
       });
       this.outstanding = 0;
-      this.upstreamLost = true;
       this.lostEvent = null;
       this.client.write(
         Buffer.concat([
@@ -624,7 +619,6 @@ export class PgSession implements CancelTarget {
     }
     this.attachUpstream(conn);
     this.reconnecting = false;
-    this.upstreamLost = false;
     this.txStatus = READY_IDLE;
     if (this.lostEvent) {
       this.host.resolver.record(this.lostEvent, {

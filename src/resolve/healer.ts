@@ -228,6 +228,12 @@ export class Healer {
   async approve(p: Proposal): Promise<Proposal> {
     const res = await this.executor.run(p.protocol, p.sql, p.database);
     this.proposals.decide(p, res.ok ? "applied" : "failed", res.result);
+    this.resolver.recordForPattern(p, {
+      strategy: p.strategy,
+      action: `approved: ${p.title}`,
+      outcome: res.ok ? "succeeded" : "failed",
+      reason: res.result,
+    });
     this.resolver.audit({
       signature: p.signature,
       errorType: p.errorType,

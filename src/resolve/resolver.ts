@@ -89,6 +89,23 @@ export class Resolver {
     if (this.history.length > HISTORY_LIMIT) this.history.shift();
   }
 
+  /** A resolution of a whole pattern, not of one event (an operator approved or rejected a proposal). */
+  recordForPattern(
+    p: { signature: string; errorType: ErrorType; protocol: Protocol; code?: string },
+    r: ResolutionSummary,
+  ): void {
+    this.pipeline.resolvePattern(p.signature, p.errorType, r);
+    this.history.push({
+      ...r,
+      at: new Date().toISOString(),
+      protocol: p.protocol,
+      signature: p.signature,
+      errorType: p.errorType,
+      code: p.code ?? "",
+    });
+    if (this.history.length > HISTORY_LIMIT) this.history.shift();
+  }
+
   audit(entry: Omit<AuditEntry, "at">): void {
     this.auditLog.append({ at: new Date().toISOString(), ...entry });
   }

@@ -97,6 +97,14 @@ describe("self-healing a missing table (PostgreSQL)", () => {
     expect(approved.status).toBe(200);
     expect(approved.body.proposal.status).toBe("applied");
     expect(approved.body.proposal.result).toMatch(/CREATE/);
+    // the approval counts as a resolution of the pattern
+    const { resolutions } = await proxy.get("/api/resolutions");
+    expect(resolutions[0]).toMatchObject({
+      errorType: "TABLE_NOT_FOUND",
+      strategy: "SELF_HEALING",
+      outcome: "succeeded",
+    });
+    expect((await proxy.get("/api/stats")).totalResolutions).toBeGreaterThanOrEqual(1);
     expect(tableExists("heal_items")).toBe(true);
     // a decided proposal cannot run twice
     const again = await proxy.post(`/api/proposals/${p.id}/approve`, {});

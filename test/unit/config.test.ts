@@ -169,7 +169,9 @@ ai: { model: file-model }
     const c = load([], { DBAGPT_OLLAMA_TIMEOUT_MS: "1500", DBAGPT_OLLAMA_KEEP_ALIVE: "10m" });
     expect(c.ai.timeoutMs).toBe(1500);
     expect(c.ai.keepAlive).toBe("10m");
-    expect(() => load([], { DBAGPT_OLLAMA_TIMEOUT_MS: "soon" })).toThrow(/ai\.timeoutMs: .*DBAGPT_OLLAMA_TIMEOUT_MS/);
+    expect(() => load([], { DBAGPT_OLLAMA_TIMEOUT_MS: "soon" })).toThrow(
+      /ai\.timeoutMs: .*DBAGPT_OLLAMA_TIMEOUT_MS/,
+    );
   });
 });
 
