@@ -434,20 +434,21 @@ export class MysqlResponseTracker {
           throw new ProtocolError("bad column count packet (peek too small?)", "malformed");
         }
         let metadata = true;
-        let eofEvenWithoutMetadata = false;
         if (this.optionalMetadata || this.cacheMetadata) {
           // MariaDB sends the byte on every result set once CACHE_METADATA is negotiated (checked
           // against 10.11); it is 0 only for prepared statements whose metadata the client has.
           const p = skipLenenc(buf, start, end);
           if (p < 0 || p >= end) throw new ProtocolError("column count packet too short", "truncated");
           metadata = buf[p] !== 0;
-          eofEvenWithoutMetadata = this.optionalMetadata;
         }
         const ev = this.event("column-count", false);
         ev.columnCount = count;
         this.columnsLeft = count;
+        // Without the column definitions the EOF that would follow them is still sent when EOFs
+        // are in use: by MySQL (optional metadata) and by MariaDB (CACHE_METADATA; seen on 10.11
+        // with libmariadb's prepared statements, e.g. sysbench).
         if (metadata) this.state = S_COLUMNS;
-        else this.state = eofEvenWithoutMetadata && !this.deprecateEof ? S_COLUMNS_EOF : S_ROWS;
+        else this.state = this.deprecateEof ? S_ROWS : S_COLUMNS_EOF;
         return ev;
       }
 

@@ -14,7 +14,6 @@ import {
   COM_STMT_CLOSE,
   COM_STMT_EXECUTE,
   COM_STMT_PREPARE,
-  MARIADB_CLIENT_CACHE_METADATA,
   SERVER_STATUS_IN_TRANS,
 } from "../../protocol/mysql/constants.js";
 import { commandText, decodeCommand } from "../../protocol/mysql/commands.js";
@@ -60,13 +59,10 @@ const LAST_PREPARED_ID = 0xffffffff;
  *   that prefer TLS fall back to plain text (those that require it fail with a clear message).
  * - CLIENT_COMPRESS / ZSTD: compression is declined. The compressed protocol wraps every packet
  *   in another framing; relaying it would mean inflating every packet to read its header.
- * - MARIADB_CLIENT_CACHE_METADATA: with it, MariaDB skips the column definitions of a prepared
- *   statement's result but still sends the EOF after them (no CLIENT_DEPRECATE_EOF), which
- *   MysqlResponseTracker takes for the end of the result (sysbench's COM_STMT_EXECUTE then desyncs
- *   it). Declined, the server always sends the metadata: a few dozen bytes per execute.
+ * MARIADB_CLIENT_CACHE_METADATA stays: MysqlResponseTracker knows that MariaDB still sends the EOF
+ * after the column definitions it skips (sysbench's prepared statements, tested).
  */
-const DECLINED_CAPS =
-  CLIENT_SSL | CLIENT_COMPRESS | CLIENT_ZSTD_COMPRESSION_ALGORITHM | MARIADB_CLIENT_CACHE_METADATA;
+const DECLINED_CAPS = CLIENT_SSL | CLIENT_COMPRESS | CLIENT_ZSTD_COMPRESSION_ALGORITHM;
 const DECLINED_LOW32 = Number(DECLINED_CAPS & 0xffffffffn);
 
 const ER_SERVER_SHUTDOWN = 1053;

@@ -293,8 +293,8 @@ describe("TLS and compression are declined", () => {
       expect(hs.serverVersion).toBe("10.11.99-MariaDB-stub");
       expect(hs.capabilities & CLIENT_SSL).toBe(0n);
       expect(hs.capabilities & CLIENT_COMPRESS).toBe(0n);
-      // declined too (see mysql-session.ts); progress reports stay on offer
-      expect(hs.capabilities & MARIADB_CLIENT_CACHE_METADATA).toBe(0n);
+      // metadata caching and progress reports stay on offer (the tracker follows both)
+      expect(hs.capabilities & MARIADB_CLIENT_CACHE_METADATA).toBe(MARIADB_CLIENT_CACHE_METADATA);
       expect(hs.capabilities & MARIADB_CLIENT_PROGRESS).toBe(MARIADB_CLIENT_PROGRESS);
       expect(hs.authPluginName).toBe("mysql_native_password");
     } finally {

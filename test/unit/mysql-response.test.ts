@@ -327,9 +327,11 @@ describe("MysqlResponseTracker metadata skipping", () => {
   it("skips column definitions when MariaDB says the client has them cached (CACHE_METADATA)", () => {
     const t = tracker(CLASSIC | MARIADB_CLIENT_CACHE_METADATA);
     t.begin(COM_STMT_EXECUTE);
-    const steps = feed(t, [Buffer.from([2, 0]), P.binaryRow(), P.eof()]);
+    // MariaDB 10.11 still sends the EOF that follows the (skipped) column definitions
+    const steps = feed(t, [Buffer.from([2, 0]), P.eof(), P.binaryRow(), P.eof()]);
     expect(steps.map((s) => [s.kind, s.done])).toEqual([
       ["column-count", false],
+      ["eof", false],
       ["row", false],
       ["eof", true],
     ]);
@@ -337,6 +339,25 @@ describe("MysqlResponseTracker metadata skipping", () => {
     expect(feed(t, [Buffer.from([1, 1]), P.column("a"), P.eof(), P.binaryRow(), P.eof()]).at(-1)!.done).toBe(
       true,
     );
+  });
+
+  it("does not end a cached-metadata result at the EOF after the skipped columns (sysbench's execute)", () => {
+    const t = tracker(CLASSIC | MARIADB_CLIENT_CACHE_METADATA);
+    t.begin(COM_STMT_EXECUTE);
+    const steps = feed(t, [Buffer.from([1, 0]), P.eof(), P.binaryRow(), P.binaryRow(), P.eof()]);
+    expect(steps.map((s) => s.done)).toEqual([false, false, false, false, true]);
+    expect(t.idle).toBe(true);
+    // the next command's OK is read as its own response, not as a stray packet of this one
+    t.begin(COM_QUERY);
+    expect(feed(t, [P.ok()])).toEqual([{ kind: "ok", done: true, flags: AC }]);
+    // under CLIENT_DEPRECATE_EOF nothing follows the column count but the rows and the final OK
+    const m = tracker(MODERN | MARIADB_CLIENT_CACHE_METADATA);
+    m.begin(COM_STMT_EXECUTE);
+    expect(feed(m, [Buffer.from([1, 0]), P.binaryRow(), P.ok(AC, 0xfe)]).map((s) => s.done)).toEqual([
+      false,
+      false,
+      true,
+    ]);
   });
 
   it("skips column definitions but keeps the EOF with MySQL's optional result set metadata", () => {
