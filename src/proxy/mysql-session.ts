@@ -14,6 +14,9 @@ import {
   COM_STMT_CLOSE,
   COM_STMT_EXECUTE,
   COM_STMT_PREPARE,
+  COM_STMT_RESET,
+  COM_STMT_SEND_LONG_DATA,
+  MAX_PAYLOAD_LENGTH,
   SERVER_STATUS_IN_TRANS,
 } from "../../protocol/mysql/constants.js";
 import { commandText, decodeCommand } from "../../protocol/mysql/commands.js";
@@ -29,6 +32,7 @@ import { MysqlResponseTracker } from "../../protocol/mysql/response.js";
 import { ProtocolError } from "../../protocol/shared/protocol-error.js";
 import { observeLatency } from "../admin/metrics.js";
 import { PROXY_CODES } from "../errors/classify.js";
+import type { ErrorEvent } from "../errors/types.js";
 import type { Session, SessionHost } from "./session-host.js";
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -70,6 +74,9 @@ const ER_HANDSHAKE_ERROR = 1043;
 const ER_UNKNOWN_COM_ERROR = 1047;
 const ER_NET_PACKET_TOO_LARGE = 1153;
 const ER_LOCK_DEADLOCK = 1213;
+const ER_LOCK_WAIT_TIMEOUT = 1205;
+const ER_NO_SUCH_TABLE = 1146;
+const HEAL_ACTION = "create the table from its schema template, then re-run the statement";
 
 type Phase = "connecting" | "greeting" | "handshake" | "auth" | "command" | "closed";
 
@@ -82,6 +89,19 @@ interface Pending {
   end: number;
   /** COM_STMT_EXECUTE: the statement id */
   id: number;
+  /** buf[start, end) is the whole payload (a single physical packet): the command can be re-sent */
+  whole: boolean;
+}
+
+/** An inline resolution in progress for the command being answered (retry, or heal then re-run). */
+interface InlineRetry {
+  event: ErrorEvent;
+  attempts: number;
+  startedAt: number;
+  /** the failure was recorded: the response in flight goes to the client as it is */
+  failed: boolean;
+  /** a missing table: the DDL to run before the (single) re-run */
+  ddl: string | null;
 }
 
 /**
@@ -126,9 +146,22 @@ export class MysqlSession implements Session {
   private txBefore = false;
 
   // The command being answered (fields of a reused object) and pipelined ones behind it.
-  private readonly cur: Pending = { cmd: -1, buf: null, start: 0, end: 0, id: -1 };
+  private readonly cur: Pending = { cmd: -1, buf: null, start: 0, end: 0, id: -1, whole: false };
   private hasCur = false;
   private later: Pending[] = [];
+  /** a packet of the current command's response was relayed (or the client sent more since) */
+  private respStarted = false;
+  private pipelinedBehind = false;
+  /** statements with COM_STMT_SEND_LONG_DATA parameters since their last execute: not replayable */
+  private readonly longData = new Set<number>();
+
+  /** inline retry / heal of the current command */
+  private retry: InlineRetry | null = null;
+  /** the failed attempt's ERR, kept from the client while the command is re-run */
+  private held: Buffer | null = null;
+  /** where the ERR to hold starts in the server chunk being read (-1: nothing to hold) */
+  private holdFrom = -1;
+  private holdEnd = -1;
 
   private readonly prepared = new Map<number, string>();
   private lastPreparedId = -1;
@@ -282,6 +315,7 @@ export class MysqlSession implements Session {
       return;
     }
     this.errBeforeClose = false;
+    if (this.hasCur) this.pipelinedBehind = true;
     // an empty packet is taken by the server as COM_SLEEP (answered with an error)
     const cmd = end > start ? (buf[start] as number) : COM_SLEEP;
     const answered = t.begin(cmd, seq);
@@ -289,7 +323,11 @@ export class MysqlSession implements Session {
       this.counters.queries++;
     if (!answered) {
       if (cmd === COM_QUIT) this.clientQuit = true;
-      else if (cmd === COM_STMT_CLOSE && end - start >= 5) this.prepared.delete(buf.readUInt32LE(start + 1));
+      else if (cmd === COM_STMT_CLOSE && end - start >= 5) {
+        this.prepared.delete(buf.readUInt32LE(start + 1));
+        this.longData.delete(buf.readUInt32LE(start + 1));
+      } else if (cmd === COM_STMT_SEND_LONG_DATA && end - start >= 5)
+        this.longData.add(buf.readUInt32LE(start + 1));
       return;
     }
     let keep: Buffer | null = null;
@@ -300,6 +338,8 @@ export class MysqlSession implements Session {
       case COM_QUERY:
       case COM_STMT_PREPARE:
       case COM_INIT_DB:
+      case COM_STMT_EXECUTE:
+      case COM_STMT_BULK_EXECUTE:
         // a view into the chunk; the framer's own peek buffer is reused, so a split packet is copied
         if (chunkOffset >= 0) keep = buf;
         else {
@@ -307,18 +347,19 @@ export class MysqlSession implements Session {
           kStart = 0;
           kEnd = keep.length;
         }
-        break;
-      case COM_STMT_EXECUTE:
-      case COM_STMT_BULK_EXECUTE:
-        if (end - start >= 5) {
+        if ((cmd === COM_STMT_EXECUTE || cmd === COM_STMT_BULK_EXECUTE) && end - start >= 5) {
           id = buf.readUInt32LE(start + 1);
           if (id === LAST_PREPARED_ID) id = this.lastPreparedId;
         }
+        break;
+      case COM_STMT_RESET:
+        if (end - start >= 5) this.longData.delete(buf.readUInt32LE(start + 1));
         break;
       case COM_CHANGE_USER:
         this.noteChangeUser(buf, start, end);
         break;
     }
+    const whole = keep !== null && end - start === payloadLength && payloadLength < MAX_PAYLOAD_LENGTH;
     if (!this.hasCur) {
       const c = this.cur;
       c.cmd = cmd;
@@ -326,10 +367,13 @@ export class MysqlSession implements Session {
       c.start = kStart;
       c.end = kEnd;
       c.id = id;
+      c.whole = whole;
       this.hasCur = true;
       this.txBefore = this.inTx;
+      this.respStarted = false;
+      this.pipelinedBehind = false;
     } else {
-      this.later.push({ cmd, buf: keep, start: kStart, end: kEnd, id });
+      this.later.push({ cmd, buf: keep, start: kStart, end: kEnd, id, whole });
     }
   };
 
@@ -359,6 +403,7 @@ export class MysqlSession implements Session {
         observeLatency(this.counters, (performance.now() - this.requestAt) / 1000);
         this.requestAt = 0;
       }
+      this.holdFrom = -1;
       try {
         this.serverFramer.push(chunk, this.onServerPacket);
       } catch (e) {
@@ -366,7 +411,16 @@ export class MysqlSession implements Session {
         return;
       }
       if (this.phase !== "command") return;
-      if (!this.client.write(chunk)) (this.upstream as net.Socket).pause();
+      let out = chunk;
+      if (this.holdFrom >= 0) {
+        // the failed attempt's ERR is kept from the client; what came before it in the chunk (answers
+        // to earlier commands) goes on
+        this.held = chunk.subarray(this.holdFrom, this.holdEnd);
+        out = chunk.subarray(0, this.holdFrom);
+        this.holdFrom = -1;
+        if (out.length === 0) return;
+      }
+      if (!this.client.write(out)) (this.upstream as net.Socket).pause();
       if (this.draining && this.idle) this.shutdown();
       return;
     }
@@ -441,7 +495,7 @@ export class MysqlSession implements Session {
     buf: Buffer,
     start: number,
     end: number,
-    _chunkOffset: number,
+    chunkOffset: number,
     payloadLength: number,
   ): void => {
     const ev = this.tracker.onPacket(buf, start, end, payloadLength, seq);
@@ -449,11 +503,22 @@ export class MysqlSession implements Session {
     switch (ev.kind) {
       case "row":
       case "column":
+        this.respStarted = true;
         return;
-      case "err":
-        this.recordErr(buf, start, end, true);
+      case "err": {
+        const event = this.recordErr(buf, start, end, true);
         this.errBeforeClose = true;
+        if (
+          this.hasCur &&
+          this.later.length === 0 &&
+          this.inlineResolution(event, ev.errorCode, chunkOffset)
+        ) {
+          this.holdFrom = chunkOffset;
+          this.holdEnd = chunkOffset + 4 + payloadLength;
+          return; // held: the command is re-sent, its response is still awaited
+        }
         break;
+      }
       case "prepare-ok":
         if (this.hasCur && this.cur.cmd === COM_STMT_PREPARE) this.rememberPrepared(ev.statementId);
         break;
@@ -461,8 +526,240 @@ export class MysqlSession implements Session {
         if (ev.done && this.hasCur) this.commandSucceeded();
         break;
     }
-    if (ev.done) this.finishCommand();
+    this.respStarted = true;
+    if (ev.done) {
+      if (this.retry !== null) {
+        if (!this.retry.failed && ev.kind !== "err") this.retrySucceeded();
+        this.retry = null;
+        this.client.resume();
+      }
+      this.finishCommand();
+    }
   };
+
+  // ---- inline resolution: transparent retry (DEADLOCK, LOCK_WAIT_TIMEOUT), missing table healed ------
+
+  /** Should this ERR be held and the command re-run? Starts it when so (the ERR is then held). */
+  private inlineResolution(event: ErrorEvent, code: number, chunkOffset: number): boolean {
+    const c = this.cur;
+    const statementCmd = c.cmd === COM_QUERY || c.cmd === COM_STMT_EXECUTE;
+    let go = false;
+    if ((code === ER_LOCK_DEADLOCK || code === ER_LOCK_WAIT_TIMEOUT) && statementCmd) {
+      go = this.decideRetry(event, chunkOffset);
+    } else if (
+      code === ER_NO_SUCH_TABLE &&
+      this.retry === null &&
+      (statementCmd || c.cmd === COM_STMT_PREPARE)
+    ) {
+      const ddl = this.host.healer.inlineTableHeal(event);
+      if (ddl !== null) go = this.decideHeal(event, ddl, chunkOffset);
+    } else if (this.retry !== null) {
+      // the retry met another error: it reaches the client unchanged
+      this.retryFailed(`the retry failed with ${code}`);
+    }
+    if (!go) return false;
+    this.client.pause();
+    this.startRetry();
+    return true;
+  }
+
+  /** May this failed statement be re-run transparently? Records why not when it may not. */
+  private decideRetry(event: ErrorEvent, chunkOffset: number): boolean {
+    const resolver = this.host.resolver;
+    const mode = resolver.mode(event.errorType);
+    const summary = (outcome: "skipped" | "observed", reason: string) =>
+      resolver.record(event, { strategy: "IMMEDIATE_FIX", action: "retry", outcome, reason });
+    if (mode === "off") return false;
+    const why = this.retryBlocker(event, chunkOffset);
+    if (mode !== "apply") {
+      if (mode === "observe")
+        summary("observed", why ? `would not retry: ${why}` : "would have retried the statement");
+      else summary("skipped", "policy is suggest: an inline retry needs apply");
+      return false;
+    }
+    if (why) {
+      if (this.retry) this.retryFailed(why);
+      else summary("skipped", why);
+      return false;
+    }
+    if (this.retry && this.retry.attempts >= resolver.retry.maxAttempts) {
+      this.retryFailed(`no attempts left (${this.retry.attempts} made)`);
+      return false;
+    }
+    if (!resolver.budget.tryTake()) {
+      if (this.retry) this.retryFailed("retry budget exhausted");
+      else summary("skipped", "retry budget exhausted");
+      return false;
+    }
+    if (!this.retry) {
+      this.retry = { event, attempts: 0, startedAt: performance.now(), failed: false, ddl: null };
+    }
+    return true;
+  }
+
+  /** A missing table with a schema template, policy apply, at the threshold: heal, then re-run. */
+  private decideHeal(event: ErrorEvent, ddl: string, chunkOffset: number): boolean {
+    const why = this.retryBlocker(undefined, chunkOffset);
+    if (why) {
+      this.host.resolver.record(event, {
+        strategy: "SELF_HEALING",
+        action: HEAL_ACTION,
+        outcome: "skipped",
+        reason: `cannot re-run the statement: ${why}`,
+      });
+      return false;
+    }
+    this.retry = { event, attempts: 0, startedAt: performance.now(), failed: false, ddl };
+    return true;
+  }
+
+  private retryBlocker(event: ErrorEvent | undefined, chunkOffset: number): string | null {
+    const c = this.cur;
+    if (this.txBefore) {
+      return event?.errorType === "DEADLOCK"
+        ? "inside an explicit transaction (InnoDB rolled the whole transaction back; transaction replay is PostgreSQL-only for now)"
+        : "inside an explicit transaction (transaction replay is PostgreSQL-only for now)";
+    }
+    if (this.respStarted || chunkOffset < 0) return "part of the response already reached the client";
+    if (this.pipelinedBehind || this.later.length > 0) return "more commands are pipelined behind it";
+    if (!c.whole || c.buf === null) return "the command is too large to replay";
+    if (c.cmd === COM_STMT_EXECUTE && this.longData.has(c.id)) {
+      return "its parameters were sent with COM_STMT_SEND_LONG_DATA, which cannot be re-sent";
+    }
+    return null;
+  }
+
+  /** The failed attempt's ERR is held: re-send the command after a backoff (or heal first). */
+  private startRetry(): void {
+    const r = this.retry as InlineRetry;
+    const c = this.cur;
+    const bytes = encodePacket((c.buf as Buffer).subarray(c.start, c.end), 0);
+    r.attempts++;
+    const resolver = this.host.resolver;
+    if (r.ddl !== null) {
+      const ddl = r.ddl;
+      r.ddl = null;
+      this.healThenResend(r, ddl, bytes);
+      return;
+    }
+    const delay = resolver.backoffMs(r.attempts, r.event.errorType);
+    resolver.audit({
+      signature: r.event.signature,
+      errorType: r.event.errorType,
+      protocol: "mysql",
+      policy: "apply",
+      action: `retry attempt ${r.attempts} after ${delay} ms`,
+      sql: this.statementText(c),
+      frames: bytes.toString("base64"),
+      outcome: "sent",
+    });
+    setTimeout(() => this.resend(bytes), delay);
+  }
+
+  private resend(bytes: Buffer): void {
+    if (this.phase !== "command" || !this.upstream || !this.hasCur) return;
+    this.held = null;
+    this.tracker.begin(this.cur.cmd, 0);
+    this.txBefore = this.inTx;
+    this.respStarted = false;
+    this.errBeforeClose = false;
+    this.upstream.write(bytes);
+  }
+
+  private healThenResend(r: InlineRetry, ddl: string, bytes: Buffer): void {
+    const ev = r.event;
+    this.host.healer.run("mysql", ddl, this.database ?? null).then((res) => {
+      this.host.resolver.audit({
+        signature: ev.signature,
+        errorType: ev.errorType,
+        protocol: "mysql",
+        policy: "apply",
+        action: "create the missing table from its schema template",
+        sql: ddl,
+        outcome: res.ok ? "succeeded" : "failed",
+        detail: res.result,
+      });
+      if (this.phase !== "command" || !this.upstream) return;
+      if (!res.ok) {
+        // the heal failed: the client gets the original error, unchanged
+        this.host.resolver.record(ev, {
+          strategy: "SELF_HEALING",
+          action: HEAL_ACTION,
+          outcome: "failed",
+          reason: `the template failed: ${res.result}`,
+        });
+        this.releaseHeld();
+        return;
+      }
+      this.resend(bytes);
+    });
+  }
+
+  /** Give the held ERR to the client after all: the command is over. */
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = null;
+    this.retry = null;
+    this.finishCommand();
+    if (held) this.client.write(held);
+    this.errBeforeClose = true;
+    this.client.resume();
+    if (this.draining && this.idle) this.shutdown();
+  }
+
+  private retrySucceeded(): void {
+    const r = this.retry as InlineRetry;
+    const durationMs = Math.round(performance.now() - r.startedAt);
+    const healed = r.event.errorType === "TABLE_NOT_FOUND";
+    this.host.resolver.record(
+      r.event,
+      {
+        strategy: healed ? "SELF_HEALING" : "IMMEDIATE_FIX",
+        action: healed ? "created the table from its schema template, re-ran the statement" : "retry",
+        outcome: "succeeded",
+        reason: `statement re-run ${r.attempts} time(s); the client saw no error`,
+      },
+      { attempts: r.attempts, durationMs },
+    );
+    this.host.resolver.audit({
+      signature: r.event.signature,
+      errorType: r.event.errorType,
+      protocol: "mysql",
+      policy: "apply",
+      action: healed ? "re-run after the heal" : "retry",
+      sql: this.statementText(this.cur),
+      outcome: "succeeded",
+      detail: `${r.attempts} attempt(s), ${durationMs} ms`,
+    });
+  }
+
+  private retryFailed(reason: string): void {
+    const r = this.retry;
+    if (!r || r.failed || r.attempts === 0) return;
+    const durationMs = Math.round(performance.now() - r.startedAt);
+    const healed = r.event.errorType === "TABLE_NOT_FOUND";
+    this.host.resolver.record(
+      r.event,
+      {
+        strategy: healed ? "SELF_HEALING" : "IMMEDIATE_FIX",
+        action: healed ? HEAL_ACTION : "retry",
+        outcome: "failed",
+        reason: `${reason}; the client got the last real error`,
+      },
+      { attempts: r.attempts, durationMs },
+    );
+    this.host.resolver.audit({
+      signature: r.event.signature,
+      errorType: r.event.errorType,
+      protocol: "mysql",
+      policy: "apply",
+      action: "retry",
+      sql: this.statementText(this.cur),
+      outcome: "failed",
+      detail: reason,
+    });
+    r.failed = true; // recorded: the response in flight goes to the client, then the state is cleared
+  }
 
   private rememberPrepared(id: number): void {
     const text = this.statementText(this.cur);
@@ -504,6 +801,8 @@ export class MysqlSession implements Session {
   }
 
   private finishCommand(): void {
+    if (this.cur.cmd === COM_STMT_EXECUTE) this.longData.delete(this.cur.id);
+    this.respStarted = false;
     if (this.later.length > 0) {
       const next = this.later.shift() as Pending;
       const c = this.cur;
@@ -512,6 +811,8 @@ export class MysqlSession implements Session {
       c.start = next.start;
       c.end = next.end;
       c.id = next.id;
+      c.whole = next.whole;
+      this.pipelinedBehind = this.later.length > 0;
       this.txBefore = this.inTx;
     } else {
       this.hasCur = false;
@@ -538,7 +839,7 @@ export class MysqlSession implements Session {
   }
 
   /** An ERR packet from the server → the error pipeline. Progress reports never get here. */
-  private recordErr(buf: Buffer, start: number, end: number, commandPhase: boolean): void {
+  private recordErr(buf: Buffer, start: number, end: number, commandPhase: boolean): ErrorEvent {
     const e = decodeErr(buf, start, end);
     let user = this.user;
     let database = this.database;
@@ -551,7 +852,7 @@ export class MysqlSession implements Session {
         this.changeUser = null;
       }
     }
-    this.host.pipeline.record({
+    const { event } = this.host.pipeline.record({
       protocol: "mysql",
       code: String(e.code),
       sqlstate: e.sqlstate,
@@ -564,6 +865,7 @@ export class MysqlSession implements Session {
     });
     // InnoDB rolled the whole transaction back
     if (e.code === ER_LOCK_DEADLOCK) this.inTx = false;
+    return event;
   }
 
   // ---- flow control and endings -----------------------------------------------------------------
@@ -573,7 +875,7 @@ export class MysqlSession implements Session {
   };
 
   private readonly onUpstreamDrain = (): void => {
-    this.client.resume();
+    if (this.retry === null) this.client.resume();
   };
 
   private readonly onClientError = (): void => {
@@ -599,6 +901,14 @@ export class MysqlSession implements Session {
   private readonly onUpstreamClose = (): void => {
     const phase = this.phase;
     if (phase === "closed") return;
+    if (this.held !== null) {
+      // lost while a retry waited: the client gets the real error it was spared
+      this.client.write(this.held);
+      this.held = null;
+      this.retry = null;
+      this.hasCur = false;
+      this.errBeforeClose = true;
+    }
     if (this.loginFailed || this.clientQuit || (this.errBeforeClose && !this.hasCur)) {
       // the client has already seen why (ERR at login, a fatal ERR) or asked for it (COM_QUIT)
       this.phase = "closed";
