@@ -92,6 +92,7 @@ export class PgSession implements CancelTarget {
   private readonly txn: TxnRecorder;
   /** ReadyForQuery answers of the proxy's own statements (a ROLLBACK after a failed replay) to keep from the client */
   private swallowReady = 0;
+  private afterSwallow: (() => void) | null = null;
   /** ai.annotateErrors: ErrorResponse frames of the current server chunk to replace (offset, end, frame) */
   private rewrites: [number, number, Buffer][] = [];
   private txStatus = READY_IDLE;
@@ -718,7 +719,11 @@ export class PgSession implements CancelTarget {
       return;
     }
     if (this.swallowReady > 0) {
-      if (this.sawReady) this.swallowReady--;
+      if (this.sawReady && --this.swallowReady === 0 && this.afterSwallow) {
+        const then = this.afterSwallow;
+        this.afterSwallow = null;
+        then();
+      }
       return;
     }
     if (this.held !== null) {
@@ -993,9 +998,12 @@ export class PgSession implements CancelTarget {
           );
           this.retry = null;
           this.txn.abandon();
-          for (const chunk of held) this.client.write(chunk);
-          this.respForwarded = 0;
-          this.client.resume();
+          // only once our ROLLBACK has been answered: the client's next request cannot share its chunk
+          this.afterSwallow = () => {
+            for (const chunk of held) this.client.write(chunk);
+            this.respForwarded = 0;
+            this.client.resume();
+          };
           return;
         }
         this.statusBeforeRequest = this.txStatus;
