@@ -954,11 +954,7 @@ export class PgSession implements CancelTarget {
       outcome: "sent",
     });
     setTimeout(() => {
-      if (this.phase !== "relay" || !this.upstream) return;
-      this.statusBeforeRequest = this.txStatus;
-      this.outstanding++;
-      this.respForwarded = 0;
-      this.upstream.write(plan.bytes);
+      if (this.phase === "relay" && this.upstream) this.resend(plan.bytes);
     }, delay);
   }
 
@@ -999,18 +995,11 @@ export class PgSession implements CancelTarget {
           this.retry = null;
           this.txn.abandon();
           // only once our ROLLBACK has been answered: the client's next request cannot share its chunk
-          this.afterSwallow = () => {
-            for (const chunk of held) this.client.write(chunk);
-            this.respForwarded = 0;
-            this.client.resume();
-          };
+          this.afterSwallow = () => this.giveBack(held);
           return;
         }
-        this.statusBeforeRequest = this.txStatus;
-        this.outstanding++;
-        this.respForwarded = 0;
         // the transaction goes on with the same history: recording continues with the re-run unit
-        up.write(failedUnit);
+        this.resend(failedUnit);
       },
     );
   }
@@ -1049,16 +1038,26 @@ export class PgSession implements CancelTarget {
           reason: `the template failed: ${res.result}`,
         });
         this.retry = null;
-        for (const chunk of held) this.client.write(chunk);
-        this.respForwarded = 0;
-        this.client.resume();
+        this.giveBack(held);
         return;
       }
-      this.statusBeforeRequest = this.txStatus;
-      this.outstanding++;
-      this.respForwarded = 0;
-      this.upstream.write(bytes);
+      this.resend(bytes);
     });
+  }
+
+  /** Send a request unit again; its answer is relayed to the client like any other. */
+  private resend(bytes: Buffer): void {
+    this.statusBeforeRequest = this.txStatus;
+    this.outstanding++;
+    this.respForwarded = 0;
+    (this.upstream as net.Socket).write(bytes);
+  }
+
+  /** The resolution did not happen: the client gets the held answer (the original error) unchanged. */
+  private giveBack(held: Buffer[]): void {
+    for (const chunk of held) this.client.write(chunk);
+    this.respForwarded = 0;
+    this.client.resume();
   }
 
   private retrySucceeded(): void {
