@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import net from "node:net";
+import tls from "node:tls";
 import type { Metrics } from "../admin/metrics.js";
 import type { Config } from "../config/types.js";
 import type { ErrorPipeline } from "../errors/pipeline.js";
@@ -57,6 +59,27 @@ export class Listener implements SessionHost {
         resolve({ host: a.address, port: a.port });
       });
     });
+  }
+
+  private tls: { key: string; ctx: tls.SecureContext | null } | null = null;
+
+  tlsContext(): tls.SecureContext | null {
+    const t = this.config().tls;
+    if (!t.cert || !t.key) return null;
+    const key = `${t.cert}\0${t.key}`;
+    if (this.tls?.key !== key) {
+      let ctx: tls.SecureContext | null = null;
+      try {
+        ctx = tls.createSecureContext({ cert: readFileSync(t.cert), key: readFileSync(t.key) });
+      } catch (e) {
+        this.log.error(
+          { cert: t.cert, error: (e as Error).message },
+          "cannot load the TLS certificate: TLS is declined",
+        );
+      }
+      this.tls = { key, ctx };
+    }
+    return this.tls.ctx;
   }
 
   registerCancel(processId: number, secretKey: number, s: CancelTarget): void {

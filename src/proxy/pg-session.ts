@@ -1,5 +1,6 @@
 import { randomInt } from "node:crypto";
 import net from "node:net";
+import tls from "node:tls";
 import { performance } from "node:perf_hooks";
 import { decodeErrorFields, type PgErrorFields } from "../../protocol/postgres/backend.js";
 import { decodeClose, decodeParse, decodeQuery, decodeStartup } from "../../protocol/postgres/frontend.js";
@@ -48,6 +49,7 @@ const CREDENTIALS_CLIENT_INTEREST = [
 const MAX_STARTUP = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const N = Buffer.from("N");
+const S = Buffer.from("S");
 const PARSE_COMPLETE = encodeSimpleMessage(BackendMessage.ParseComplete);
 /** a request unit larger than this is not kept for replay (COPY data, huge batches) */
 const MAX_REPLAY_BYTES = 1024 * 1024;
@@ -144,7 +146,7 @@ export class PgSession implements CancelTarget {
   } | null = null;
 
   constructor(
-    private readonly client: net.Socket,
+    private client: net.Socket,
     private readonly host: SessionHost,
   ) {
     this.counters = host.metrics.proto.postgres;
@@ -300,11 +302,25 @@ export class PgSession implements CancelTarget {
       const rest = buf.subarray(len);
       switch (msg.kind) {
         case "ssl":
-        case "gssenc":
+        case "gssenc": {
+          const ctx = msg.kind === "ssl" ? this.host.tlsContext() : null;
+          if (ctx) {
+            if (rest.length > 0) {
+              // bytes sent before the handshake would be trusted as if encrypted (CVE-2021-23214)
+              this.protocolFailure(
+                "client",
+                new ProtocolError("data after SSLRequest before the TLS handshake", "tls_stuffing"),
+              );
+              return;
+            }
+            this.startTls(ctx);
+            return;
+          }
           // No certificate configured: decline, the client goes on in plain text (sslmode=prefer).
           this.client.write(N);
           buf = rest;
           continue;
+        }
         case "cancel": {
           const target =
             typeof msg.secretKey === "number"
@@ -645,6 +661,22 @@ export class PgSession implements CancelTarget {
     const queued = this.pending.splice(0);
     for (const chunk of queued) this.onClientData(chunk);
     conn.socket.resume();
+  }
+
+  /** Terminate the client's TLS: answer 'S', then speak the protocol inside the TLS session. */
+  private startTls(ctx: tls.SecureContext): void {
+    const raw = this.client;
+    raw.off("data", this.onClientData);
+    raw.off("drain", this.onClientDrain);
+    raw.off("error", this.onSocketError);
+    raw.off("close", this.onClientClose);
+    raw.write(S);
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: ctx });
+    this.client = secure;
+    secure.on("data", this.onClientData);
+    secure.on("drain", this.onClientDrain);
+    secure.on("error", this.onSocketError);
+    secure.on("close", this.onClientClose);
   }
 
   private forwardCancel(frame: Buffer): void {

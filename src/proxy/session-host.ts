@@ -1,3 +1,4 @@
+import type { SecureContext } from "node:tls";
 import type { Metrics } from "../admin/metrics.js";
 import type { Config } from "../config/types.js";
 import type { ErrorPipeline } from "../errors/pipeline.js";
@@ -23,6 +24,8 @@ export interface SessionHost {
   /** the upstream to dial now (read per connection, so a SIGHUP reload applies to new sessions) */
   upstream(): Endpoint;
   sessionClosed(s: Session): void;
+  /** the TLS context for client connections when tls.cert/tls.key are configured, else null */
+  tlsContext(): SecureContext | null;
   /** the configuration in force (read per use, so reloads apply) */
   config(): Config;
   /** credentials mode: the proxy hands clients its own cancel keys and maps them to sessions */
