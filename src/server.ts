@@ -59,6 +59,10 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
       `admin.token: the admin API listens on ${formatEndpoint(config.listen.admin)}, beyond loopback, so a token is required (DBAGPT_ADMIN_TOKEN)`,
     );
   }
+  if (config.tls.upstream === "require") {
+    // refuse rather than silently send plain text where TLS was demanded
+    throw new Error("tls.upstream: require is not supported yet (the upstream leg is plain text); use off or prefer");
+  }
   mkdirSync(config.state.dir, { recursive: true });
   const log = opts.logger ?? createLogger(config.logLevel);
 
