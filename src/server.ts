@@ -61,7 +61,9 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
   }
   if (config.tls.upstream === "require") {
     // refuse rather than silently send plain text where TLS was demanded
-    throw new Error("tls.upstream: require is not supported yet (the upstream leg is plain text); use off or prefer");
+    throw new Error(
+      "tls.upstream: require is not supported yet (the upstream leg is plain text); use off or prefer",
+    );
   }
   mkdirSync(config.state.dir, { recursive: true });
   const log = opts.logger ?? createLogger(config.logLevel);
@@ -84,6 +86,12 @@ export async function startServer(initial: Config, opts: StartOptions = {}): Pro
     log.info({ upstream: formatEndpoint(pgUpstream) }, `PostgreSQL upstream ${formatEndpoint(pgUpstream)}`);
   }
 
+  if (config.redis.url) {
+    log.warn(
+      { redis: "configured" },
+      "redis.url is set, but fleet-wide patterns and locks are not implemented yet: this sidecar learns alone",
+    );
+  }
   const metrics = new Metrics();
   const store = new PatternStore({ stateDir: config.state.dir });
   const pipeline = new ErrorPipeline(store, metrics, config.resolution.thresholds);
