@@ -2,6 +2,7 @@ import net from "node:net";
 import { performance } from "node:perf_hooks";
 import {
   CLIENT_COMPRESS,
+  CLIENT_PLUGIN_AUTH,
   CLIENT_SSL,
   CLIENT_ZSTD_COMPRESSION_ALGORITHM,
   COM_CHANGE_USER,
@@ -13,6 +14,7 @@ import {
   COM_STMT_BULK_EXECUTE,
   COM_STMT_CLOSE,
   COM_STMT_EXECUTE,
+  COM_STMT_FETCH,
   COM_STMT_PREPARE,
   COM_STMT_RESET,
   COM_STMT_SEND_LONG_DATA,
@@ -25,14 +27,26 @@ import {
   clearCapabilities,
   decodeHandshakeResponse41,
   decodeHandshakeV10,
+  encodeAuthSwitchRequest,
+  encodeHandshakeV10,
+  type HandshakeResponse41,
   isSslRequest,
 } from "../../protocol/mysql/handshake.js";
-import { decodeErr, encodeErr, encodePacket } from "../../protocol/mysql/packets.js";
+import { decodeErr, encodeErr, encodeOk, encodePacket } from "../../protocol/mysql/packets.js";
 import { MysqlResponseTracker } from "../../protocol/mysql/response.js";
 import { ProtocolError } from "../../protocol/shared/protocol-error.js";
 import { observeLatency } from "../admin/metrics.js";
 import { PROXY_CODES } from "../errors/classify.js";
 import type { ErrorEvent } from "../errors/types.js";
+import { newScramble, passwordMatches } from "./mysql-auth.js";
+import {
+  type CommandResult,
+  GreetedUpstream,
+  MysqlServerError,
+  runCommands,
+  withConnectQueue,
+} from "./mysql-upstream.js";
+import { isReadOnlyStatement } from "./pg-credentials.js";
 import type { Session, SessionHost } from "./session-host.js";
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -78,7 +92,15 @@ const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_NO_SUCH_TABLE = 1146;
 const HEAL_ACTION = "create the table from its schema template, then re-run the statement";
 
-type Phase = "connecting" | "greeting" | "handshake" | "auth" | "command" | "closed";
+type Phase = "connecting" | "greeting" | "handshake" | "auth" | "login" | "command" | "closed";
+
+const ER_ACCESS_DENIED = 1045;
+/** SERVER_SESSION_STATE_CHANGED: not claimed in the proxy's own OK (it carries no state info) */
+const SESSION_STATE_CHANGED = 0x4000;
+/** SET statements remembered per session for a reconnect */
+const MAX_SESSION_SETS = 100;
+/** A statement id no server hands out: a statement that could not be re-prepared after a reconnect */
+const LOST_STATEMENT_ID = 0xfffffffe;
 
 /** A command sent upstream whose response is awaited (only pipelined ones are queued as objects). */
 interface Pending {
@@ -155,6 +177,31 @@ export class MysqlSession implements Session {
   /** statements with COM_STMT_SEND_LONG_DATA parameters since their last execute: not replayable */
   private readonly longData = new Set<number>();
 
+  // credentials mode (auth.mode: credentials): the proxy logs clients in and owns the upstream login
+  private readonly credentials: boolean;
+  private scramble: Buffer = Buffer.alloc(0);
+  private greeted: GreetedUpstream | null = null;
+  private hello: HandshakeResponse41 | null = null;
+  /** sequence id of the client's last login packet (the proxy answers with the next) */
+  private loginSeq = 0;
+  /** SET statements the client ran (session variables, SET NAMES): replayed after a reconnect */
+  private readonly sessionSets: string[] = [];
+  /** client-visible statement id → upstream id, where they differ (after a reconnect) */
+  private readonly idMap = new Map<number, number>();
+  private reconnecting = false;
+  /** client chunks that wait for a new upstream */
+  private waiting: Buffer[] = [];
+  /** the upstream loss event a reconnect resolves */
+  private lostEvent: ErrorEvent | null = null;
+  /** a COM_CHANGE_USER the proxy answers itself (credentials mode) */
+  private changeUserAuth: {
+    user: string;
+    database: string;
+    auth: Buffer;
+    plugin: string;
+    seq: number;
+  } | null = null;
+
   /** inline retry / heal of the current command */
   private retry: InlineRetry | null = null;
   /** the failed attempt's ERR, kept from the client while the command is re-run */
@@ -187,7 +234,9 @@ export class MysqlSession implements Session {
     client.on("drain", this.onClientDrain);
     client.on("error", this.onClientError);
     client.on("close", this.onClientClose);
-    this.connectUpstream();
+    this.credentials = host.config().auth.mode === "credentials";
+    if (this.credentials) this.greetClient();
+    else this.connectUpstream();
   }
 
   /** No command in flight and no transaction open: drain may close the session now. */
@@ -234,6 +283,13 @@ export class MysqlSession implements Session {
     this.counters.bytesFromClients += chunk.length;
     const phase = this.phase;
     if (phase === "command") {
+      if (this.upstream === null || this.reconnecting) {
+        // credentials mode, the upstream was lost between commands: a new one first
+        this.waiting.push(chunk);
+        this.client.pause();
+        if (!this.reconnecting) this.reconnect(null);
+        return;
+      }
       if (this.requestAt === 0) this.requestAt = performance.now();
       try {
         this.clientFramer.push(chunk, this.onClientPacket);
@@ -242,6 +298,10 @@ export class MysqlSession implements Session {
         return;
       }
       if (this.phase !== "command") return;
+      if (this.changeUserAuth !== null) {
+        this.answerChangeUser();
+        return;
+      }
       if (!(this.upstream as net.Socket).write(chunk)) this.client.pause();
       return;
     }
@@ -254,10 +314,11 @@ export class MysqlSession implements Session {
         return;
       }
       // the handshake response is re-encoded by the handler; auth data goes on unchanged
-      if (phase === "auth" && this.phase === "auth") (this.upstream as net.Socket).write(chunk);
+      if (phase === "auth" && this.phase === "auth" && !this.credentials)
+        (this.upstream as net.Socket).write(chunk);
       return;
     }
-    if (phase === "connecting" || phase === "greeting") {
+    if (phase === "connecting" || phase === "greeting" || phase === "login") {
       // clients wait for the greeting; keep what comes early, within reason
       this.earlyBytes += chunk.length;
       if (this.earlyBytes > MAX_EARLY_CLIENT_BYTES) {
@@ -270,6 +331,10 @@ export class MysqlSession implements Session {
 
   /** Handshake and authentication phase: whole client packets (assembled, small). */
   private readonly onClientLoginPacket = (seq: number, buf: Buffer, start: number, end: number): void => {
+    if (this.credentials) {
+      this.onCredentialsLoginPacket(seq, buf, start, end);
+      return;
+    }
     if (this.phase === "handshake") {
       if (isSslRequest(buf, start, end)) {
         throw new ProtocolError(
@@ -318,16 +383,24 @@ export class MysqlSession implements Session {
     if (this.hasCur) this.pipelinedBehind = true;
     // an empty packet is taken by the server as COM_SLEEP (answered with an error)
     const cmd = end > start ? (buf[start] as number) : COM_SLEEP;
+    let clientId = -1;
+    if (this.idMap.size > 0 && chunkOffset >= 0 && end - start >= 5 && carriesStatementId(cmd)) {
+      // after a reconnect the server numbers statements its own way: the client keeps its ids
+      clientId = buf.readUInt32LE(start + 1);
+      const upstreamId = this.idMap.get(clientId);
+      if (upstreamId !== undefined) buf.writeUInt32LE(upstreamId, start + 1);
+      if (cmd === COM_STMT_CLOSE) this.idMap.delete(clientId);
+    }
+    const stmtId = (): number => (clientId >= 0 ? clientId : buf.readUInt32LE(start + 1));
     const answered = t.begin(cmd, seq);
     if (cmd === COM_QUERY || cmd === COM_STMT_EXECUTE || cmd === COM_STMT_BULK_EXECUTE)
       this.counters.queries++;
     if (!answered) {
       if (cmd === COM_QUIT) this.clientQuit = true;
       else if (cmd === COM_STMT_CLOSE && end - start >= 5) {
-        this.prepared.delete(buf.readUInt32LE(start + 1));
-        this.longData.delete(buf.readUInt32LE(start + 1));
-      } else if (cmd === COM_STMT_SEND_LONG_DATA && end - start >= 5)
-        this.longData.add(buf.readUInt32LE(start + 1));
+        this.prepared.delete(stmtId());
+        this.longData.delete(stmtId());
+      } else if (cmd === COM_STMT_SEND_LONG_DATA && end - start >= 5) this.longData.add(stmtId());
       return;
     }
     let keep: Buffer | null = null;
@@ -348,15 +421,16 @@ export class MysqlSession implements Session {
           kEnd = keep.length;
         }
         if ((cmd === COM_STMT_EXECUTE || cmd === COM_STMT_BULK_EXECUTE) && end - start >= 5) {
-          id = buf.readUInt32LE(start + 1);
+          id = stmtId();
           if (id === LAST_PREPARED_ID) id = this.lastPreparedId;
         }
         break;
       case COM_STMT_RESET:
-        if (end - start >= 5) this.longData.delete(buf.readUInt32LE(start + 1));
+        if (end - start >= 5) this.longData.delete(stmtId());
         break;
       case COM_CHANGE_USER:
         this.noteChangeUser(buf, start, end);
+        if (this.credentials) this.interceptChangeUser(seq);
         break;
     }
     const whole = keep !== null && end - start === payloadLength && payloadLength < MAX_PAYLOAD_LENGTH;
@@ -386,11 +460,558 @@ export class MysqlSession implements Session {
           database: c.database,
           application: c.attributes.program_name ?? this.application,
         };
+        this.changeUserAuthData = c.authResponse;
+        this.changeUserPlugin = c.authPluginName ?? null;
       }
     } catch {
       // longer than the peek or malformed: the server judges it; keep the old identity
       this.changeUser = null;
     }
+  }
+
+  // ---- credentials mode: the proxy logs the client in and opens the upstream itself ----------------
+
+  /** Connect upstream (waiting out 1040 within the connect queue), then greet the client ourselves. */
+  private greetClient(): void {
+    const cfg = this.host.config();
+    const endpoint = this.host.upstream();
+    let congestion: ErrorEvent | null = null;
+    let waits = 0;
+    withConnectQueue(
+      cfg.resolution.connectQueue,
+      () => GreetedUpstream.open(endpoint, CONNECT_TIMEOUT_MS),
+      (e, n) => {
+        waits = n;
+        congestion ??= this.recordServerError(e);
+      },
+    ).then(
+      (g) => {
+        if (this.phase === "closed") {
+          g.socket.destroy();
+          return;
+        }
+        this.connectQueueOutcome(congestion, waits, true);
+        this.greeted = g;
+        this.scramble = newScramble();
+        this.serverCaps = (g.greeting.capabilities & ~DECLINED_CAPS) | CLIENT_PLUGIN_AUTH;
+        const payload = encodeHandshakeV10({
+          ...g.greeting,
+          capabilities: this.serverCaps,
+          authPluginData: this.scramble,
+          authPluginDataLength: 21,
+          authPluginName: "mysql_native_password",
+        });
+        this.phase = "handshake";
+        this.client.write(encodePacket(payload, 0));
+        this.replayEarly();
+      },
+      (e: unknown) => {
+        this.connectQueueOutcome(congestion, waits, false);
+        this.credentialsFailed(e, 0);
+      },
+    );
+  }
+
+  private replayEarly(): void {
+    const early = this.early;
+    this.early = [];
+    for (const chunk of early) {
+      this.counters.bytesFromClients -= chunk.length; // counted on arrival already
+      this.onClientData(chunk);
+    }
+  }
+
+  private recordServerError(e: MysqlServerError): ErrorEvent {
+    return this.host.pipeline.record({
+      protocol: "mysql",
+      code: String(e.code),
+      sqlstate: e.sqlstate,
+      message: e.message,
+      database: this.database,
+      user: this.user,
+      application: this.application,
+      inTransaction: false,
+    }).event;
+  }
+
+  private connectQueueOutcome(congestion: ErrorEvent | null, waits: number, ok: boolean): void {
+    if (!congestion) return;
+    this.host.resolver.record(
+      congestion,
+      {
+        strategy: "IMMEDIATE_FIX",
+        action: "hold the client's connect and retry the upstream",
+        outcome: ok ? "succeeded" : "failed",
+        reason: ok
+          ? `got in after ${waits + 1} attempts; the client saw no error`
+          : `still refused after ${waits + 1} attempts; the client got the server's error`,
+      },
+      { attempts: waits },
+    );
+  }
+
+  /** The login could not be completed upstream: the server's ERR (or a 1053 of ours) at `seq`, close. */
+  private credentialsFailed(e: unknown, seq: number): void {
+    if (this.phase === "closed") return;
+    if (e instanceof MysqlServerError) {
+      this.phase = "closed";
+      this.loginFailed = true;
+      this.client.write(encodeErr({ code: e.code, sqlstate: e.sqlstate, message: e.message }, seq));
+      this.client.end();
+      this.client.destroySoon();
+      return;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    this.upstreamFailed(PROXY_CODES.UPSTREAM_LOST, message);
+  }
+
+  private onCredentialsLoginPacket(seq: number, buf: Buffer, start: number, end: number): void {
+    if (this.phase === "handshake") {
+      if (isSslRequest(buf, start, end)) {
+        throw new ProtocolError(
+          "the client requires TLS, which this proxy declines (no certificate configured)",
+          "tls_unsupported",
+        );
+      }
+      const hr = decodeHandshakeResponse41(buf, start, end);
+      this.hello = hr;
+      this.user = hr.user;
+      this.database = hr.database || undefined;
+      this.application = hr.attributes.program_name;
+      this.caps = hr.capabilities & ~DECLINED_CAPS & this.serverCaps;
+      const plugin = hr.authPluginName || "mysql_native_password";
+      if (plugin === "mysql_native_password" || plugin === "caching_sha2_password") {
+        this.verifyLogin(plugin, hr.authResponse, seq);
+        return;
+      }
+      // another plugin (ed25519, ...): ask for mysql_native_password with our scramble
+      this.phase = "auth";
+      this.client.write(
+        encodePacket(
+          encodeAuthSwitchRequest({
+            pluginName: "mysql_native_password",
+            pluginData: Buffer.concat([this.scramble, Buffer.from([0])]),
+          }),
+          (seq + 1) & 0xff,
+        ),
+      );
+      return;
+    }
+    if (this.phase === "auth")
+      this.verifyLogin("mysql_native_password", Buffer.from(buf.subarray(start, end)), seq);
+  }
+
+  private verifyLogin(
+    plugin: "mysql_native_password" | "caching_sha2_password",
+    given: Buffer,
+    seq: number,
+  ): void {
+    const account = this.host.config().auth.users.find((u) => u.user === this.user);
+    if (!account || !passwordMatches(plugin, account.password, this.scramble, given)) {
+      this.denyLogin(this.user ?? "", (seq + 1) & 0xff, given.length > 0);
+      return;
+    }
+    let next = (seq + 1) & 0xff;
+    if (plugin === "caching_sha2_password") {
+      this.client.write(encodePacket(Buffer.from([0x01, 0x03]), next)); // fast authentication succeeded
+      next = (next + 1) & 0xff;
+    }
+    this.loginSeq = next;
+    this.phase = "login";
+    this.loginUpstream(account.user, account.password, this.database).then(
+      ({ socket, statusFlags }) => {
+        if (this.phase !== "login") {
+          socket.destroy();
+          return;
+        }
+        this.attachUpstream(socket);
+        this.tracker.reset();
+        this.tracker.capabilities = this.caps;
+        this.client.write(encodeOk({ statusFlags: statusFlags & ~SESSION_STATE_CHANGED }, next, this.caps));
+        this.enterCommandPhase();
+        this.replayEarly();
+      },
+      (e: unknown) => this.credentialsFailed(e, next),
+    );
+  }
+
+  /** Wrong user or password: the server's own answer (1045, 28000), recorded; the connection ends. */
+  private denyLogin(user: string, seq: number, usedPassword: boolean): void {
+    const from = (this.client.remoteAddress ?? "localhost").replace(/^::ffff:/, "");
+    const message = `Access denied for user '${user}'@'${from}' (using password: ${usedPassword ? "YES" : "NO"})`;
+    this.host.pipeline.record({
+      protocol: "mysql",
+      code: String(ER_ACCESS_DENIED),
+      sqlstate: "28000",
+      message,
+      database: this.database,
+      user,
+      application: this.application,
+      inTransaction: false,
+    });
+    this.phase = "closed";
+    this.loginFailed = true;
+    this.greeted?.socket.destroy();
+    this.greeted = null;
+    this.upstream?.end(QUIT_PACKET);
+    this.client.write(encodeErr({ code: ER_ACCESS_DENIED, sqlstate: "28000", message }, seq));
+    this.client.end();
+    this.client.destroySoon();
+  }
+
+  /** Log in upstream as `user` (the greeted connection first, else a new one), within the connect queue. */
+  private loginUpstream(
+    user: string,
+    password: string,
+    database: string | undefined,
+  ): Promise<{ socket: net.Socket; capabilities: bigint; statusFlags: number }> {
+    const hr = this.hello as HandshakeResponse41;
+    const opts = {
+      user,
+      password,
+      database,
+      capabilities: hr.capabilities & ~DECLINED_CAPS,
+      charset: hr.charset,
+      attributes: hr.attributes,
+    };
+    let first = this.greeted;
+    this.greeted = null;
+    let congestion: ErrorEvent | null = null;
+    let waits = 0;
+    return withConnectQueue(
+      this.host.config().resolution.connectQueue,
+      async () => {
+        const g = first;
+        first = null;
+        if (g) {
+          try {
+            return await g.login(opts);
+          } catch (e) {
+            if (e instanceof MysqlServerError) throw e;
+            // the greeted connection went away while the client logged in: a new one
+          }
+        }
+        return (await GreetedUpstream.open(this.host.upstream(), CONNECT_TIMEOUT_MS)).login(opts);
+      },
+      (e, n) => {
+        waits = n;
+        congestion ??= this.recordServerError(e);
+      },
+    ).then(
+      (r) => {
+        this.connectQueueOutcome(congestion, waits, true);
+        return r;
+      },
+      (e: unknown) => {
+        this.connectQueueOutcome(congestion, waits, false);
+        throw e;
+      },
+    );
+  }
+
+  private attachUpstream(socket: net.Socket): void {
+    this.upstream = socket;
+    socket.on("data", this.onServerData);
+    socket.on("drain", this.onUpstreamDrain);
+    socket.on("error", () => {
+      // 'close' follows
+    });
+    socket.on("close", () => {
+      if (this.upstream === socket) this.onUpstreamClose();
+    });
+  }
+
+  /** A SET the client ran successfully (session variables, SET NAMES): kept for a reconnect. */
+  private noteSessionSet(c: Pending): void {
+    const text = this.statementText(c);
+    if (text === undefined || !/^\s*set\s/i.test(text) || text.replace(/;\s*$/, "").includes(";")) return;
+    if (
+      /^\s*set\s+(global\b|password\b|transaction\b|role\b|default\s+role\b|statement\b|@@global\.)/i.test(
+        text,
+      )
+    )
+      return;
+    const i = this.sessionSets.indexOf(text);
+    if (i >= 0) this.sessionSets.splice(i, 1);
+    this.sessionSets.push(text);
+    if (this.sessionSets.length > MAX_SESSION_SETS) this.sessionSets.shift();
+  }
+
+  private freeClientId(): number {
+    let id = 1;
+    while (this.prepared.has(id) || this.idMap.has(id)) id++;
+    return id;
+  }
+
+  /** COM_CHANGE_USER in credentials mode: checked here, answered with a new upstream login. */
+  private interceptChangeUser(seq: number): void {
+    const cu = this.changeUser;
+    this.changeUserAuth = {
+      user: cu?.user ?? "",
+      database: cu?.database ?? "",
+      auth: this.changeUserAuthData ?? Buffer.alloc(0),
+      plugin: this.changeUserPlugin ?? "mysql_native_password",
+      seq,
+    };
+  }
+
+  private changeUserAuthData: Buffer | null = null;
+  private changeUserPlugin: string | null = null;
+
+  private answerChangeUser(): void {
+    const cu = this.changeUserAuth as NonNullable<MysqlSession["changeUserAuth"]>;
+    this.changeUserAuth = null;
+    const account = this.host.config().auth.users.find((u) => u.user === cu.user);
+    const plugin = cu.plugin === "caching_sha2_password" ? "caching_sha2_password" : "mysql_native_password";
+    if (!account || !passwordMatches(plugin, account.password, this.scramble, cu.auth)) {
+      this.denyLogin(cu.user, (cu.seq + 1) & 0xff, cu.auth.length > 0);
+      return;
+    }
+    this.client.pause();
+    const old = this.upstream;
+    this.upstream = null;
+    this.reconnecting = true;
+    old?.end(QUIT_PACKET);
+    this.loginUpstream(account.user, account.password, cu.database || undefined).then(
+      ({ socket, statusFlags }) => {
+        if (this.phase !== "command") {
+          socket.destroy();
+          return;
+        }
+        this.attachUpstream(socket);
+        this.reconnecting = false;
+        this.serverFramer = new MysqlFramer({ peek: SERVER_PEEK, maxPacketLength: 0x40000000 });
+        this.tracker.reset();
+        this.user = cu.user;
+        this.database = cu.database || undefined;
+        this.changeUser = null;
+        this.prepared.clear();
+        this.idMap.clear();
+        this.longData.clear();
+        this.sessionSets.length = 0;
+        this.inTx = false;
+        this.hasCur = false;
+        this.cur.buf = null;
+        this.client.write(
+          encodeOk({ statusFlags: statusFlags & ~SESSION_STATE_CHANGED }, (cu.seq + 1) & 0xff, this.caps),
+        );
+        this.client.resume();
+        this.drainWaiting();
+      },
+      (e: unknown) => {
+        this.reconnecting = false;
+        this.phase = "login"; // so credentialsFailed answers and closes
+        this.credentialsFailed(e, (cu.seq + 1) & 0xff);
+      },
+    );
+  }
+
+  private drainWaiting(): void {
+    const waiting = this.waiting.splice(0);
+    for (const chunk of waiting) {
+      this.counters.bytesFromClients -= chunk.length;
+      this.onClientData(chunk);
+    }
+  }
+
+  /**
+   * Credentials mode, the upstream closed in the command phase. Between commands: the next command
+   * runs on a new connection with the session restored. A read-only autocommit statement in flight
+   * is re-run there; anything else in flight gets a clear error and is never replayed. Inside a
+   * transaction the transaction is gone: the client is told by the connection's end.
+   */
+  private upstreamLost(): void {
+    const up = this.upstream;
+    this.upstream = null;
+    up?.destroy();
+    if (this.held !== null) {
+      // a retry was waiting: its ERR is the answer after all
+      this.client.write(this.held);
+      this.held = null;
+      this.retry = null;
+      this.finishCommand();
+      this.client.resume();
+    }
+    const inFlight = this.hasCur || !this.tracker.idle;
+    if (this.inTx || (inFlight && this.txBefore)) {
+      this.upstreamFailed(
+        PROXY_CODES.UPSTREAM_LOST,
+        "the connection to the server was lost inside a transaction; the transaction is rolled back",
+      );
+      return;
+    }
+    const midResponse =
+      inFlight && (this.respStarted || !this.serverFramer.atBoundary || this.later.length > 0);
+    if (midResponse) {
+      this.upstreamFailed(
+        PROXY_CODES.UPSTREAM_LOST,
+        "the connection to the server was lost in the middle of a response",
+      );
+      return;
+    }
+    const c = this.cur;
+    const text = inFlight ? this.statementText(c) : undefined;
+    const { event } = this.host.pipeline.record({
+      protocol: "mysql",
+      code: PROXY_CODES.UPSTREAM_LOST,
+      message: inFlight
+        ? "the upstream MySQL connection was lost while a statement ran"
+        : "the upstream MySQL connection was lost between statements",
+      statement: text,
+      database: this.database,
+      user: this.user,
+      application: this.application,
+      inTransaction: false,
+      proxyDetected: true,
+    });
+    this.serverFramer = new MysqlFramer({ peek: SERVER_PEEK, maxPacketLength: 0x40000000 });
+    if (!inFlight) {
+      this.lostEvent = event;
+      return; // the next command reconnects
+    }
+    if (
+      c.cmd === COM_QUERY &&
+      c.whole &&
+      c.buf !== null &&
+      !this.pipelinedBehind &&
+      isReadOnlyStatement(text)
+    ) {
+      this.lostEvent = event;
+      this.reconnect(encodePacket(c.buf.subarray(c.start, c.end), 0));
+      return;
+    }
+    this.client.write(
+      encodeErr(
+        {
+          code: ER_SERVER_SHUTDOWN,
+          sqlstate: "08S01",
+          message:
+            "dba-gpt: the connection to the server was lost while this statement ran; it was not re-run because it may have written (its outcome is unknown). The next statement runs on a new connection.",
+        },
+        this.tracker.nextSeq,
+      ),
+    );
+    this.host.resolver.record(event, {
+      strategy: "IMMEDIATE_FIX",
+      action: "reconnect",
+      outcome: "skipped",
+      reason: "a statement that may write was in flight: not re-run; the client got an error",
+    });
+    this.hasCur = false;
+    this.cur.buf = null;
+    this.retry = null;
+    this.tracker.reset();
+    this.client.resume();
+  }
+
+  /** Open a new upstream as the same user, restore the session, then re-run `rerun` or what waited. */
+  private reconnect(rerun: Buffer | null): void {
+    this.reconnecting = true;
+    this.client.pause();
+    const account = this.host.config().auth.users.find((u) => u.user === this.user);
+    if (!account) {
+      this.reconnecting = false;
+      this.upstreamFailed(
+        PROXY_CODES.UPSTREAM_LOST,
+        "the upstream connection was lost and the user is no longer configured",
+      );
+      return;
+    }
+    const restore: { payload: Buffer; clientId?: number; what: string }[] = [];
+    for (const sql of this.sessionSets)
+      restore.push({
+        payload: Buffer.concat([Buffer.from([COM_QUERY]), Buffer.from(sql, "utf8")]),
+        what: sql,
+      });
+    for (const [id, text] of this.prepared)
+      restore.push({
+        payload: Buffer.concat([Buffer.from([COM_STMT_PREPARE]), Buffer.from(text, "utf8")]),
+        clientId: id,
+        what: `prepare ${id}`,
+      });
+    const fail = (message: string, e?: unknown) => {
+      this.reconnecting = false;
+      if (this.phase !== "command") return;
+      if (rerun === null && this.waiting.length > 0) {
+        // a command waits for its answer (sequence id 1)
+        const err =
+          e instanceof MysqlServerError
+            ? { code: e.code, sqlstate: e.sqlstate, message: e.message }
+            : { code: ER_SERVER_SHUTDOWN, sqlstate: "08S01", message: `dba-gpt: ${message}` };
+        this.client.write(encodeErr(err, 1));
+        this.waiting = [];
+      }
+      this.upstreamFailed(PROXY_CODES.UPSTREAM_LOST, message);
+    };
+    this.loginUpstream(account.user, account.password, this.database).then(
+      async ({ socket, capabilities }) => {
+        let results: CommandResult[];
+        try {
+          results = await runCommands(
+            socket,
+            capabilities,
+            restore.map((r) => r.payload),
+            CONNECT_TIMEOUT_MS,
+          );
+        } catch (e) {
+          socket.destroy();
+          fail(`reconnected, but restoring the session failed: ${(e as Error).message}`);
+          return;
+        }
+        if (this.phase !== "command" || this.client.destroyed) {
+          socket.destroy();
+          return;
+        }
+        this.idMap.clear();
+        const problems: string[] = [];
+        restore.forEach((r, i) => {
+          const res = results[i];
+          if (res?.error) problems.push(`${r.what}: ${res.error.code} ${res.error.message}`);
+          if (r.clientId !== undefined) {
+            const upstreamId = res?.statementId ?? LOST_STATEMENT_ID;
+            if (upstreamId !== r.clientId) this.idMap.set(r.clientId, upstreamId);
+          }
+        });
+        this.attachUpstream(socket);
+        this.reconnecting = false;
+        this.inTx = false;
+        const lost = this.lostEvent;
+        this.lostEvent = null;
+        if (lost) {
+          const what = `database ${this.database ?? "(none)"}, ${this.sessionSets.length} SET(s), ${this.prepared.size} prepared statement(s)`;
+          this.host.resolver.record(lost, {
+            strategy: "IMMEDIATE_FIX",
+            action: rerun
+              ? "reconnect, restore the session and re-run the read-only statement"
+              : "reconnect and restore the session",
+            outcome: problems.length === 0 ? "succeeded" : "failed",
+            reason:
+              problems.length === 0
+                ? `new upstream connection, ${what} restored; the client saw no error`
+                : `reconnected; restoring reported: ${problems.join("; ")}`,
+          });
+          this.host.resolver.audit({
+            signature: lost.signature,
+            errorType: lost.errorType,
+            protocol: "mysql",
+            policy: "apply",
+            action: "reconnect and restore the session",
+            sql: restore.map((r) => r.what).join(";\n"),
+            outcome: problems.length === 0 ? "succeeded" : "failed",
+          });
+        }
+        this.tracker.reset();
+        if (rerun) {
+          this.tracker.begin(this.cur.cmd, 0);
+          this.respStarted = false;
+          socket.write(rerun);
+        }
+        this.drainWaiting();
+        this.client.resume();
+      },
+      (e: unknown) =>
+        fail(`the connection to the server was lost and a new one failed: ${(e as Error).message}`, e),
+    );
   }
 
   // ---- server → client --------------------------------------------------------------------------
@@ -404,6 +1025,11 @@ export class MysqlSession implements Session {
         this.requestAt = 0;
       }
       this.holdFrom = -1;
+      if (this.credentials && !this.hasCur && this.tracker.idle && this.serverFramer.atBoundary) {
+        // a server about to close an idle connection (wait_timeout, shutdown) may say so first: the
+        // client awaits nothing, and the close decides about a reconnect
+        return;
+      }
       try {
         this.serverFramer.push(chunk, this.onServerPacket);
       } catch (e) {
@@ -520,7 +1146,17 @@ export class MysqlSession implements Session {
         break;
       }
       case "prepare-ok":
-        if (this.hasCur && this.cur.cmd === COM_STMT_PREPARE) this.rememberPrepared(ev.statementId);
+        if (this.hasCur && this.cur.cmd === COM_STMT_PREPARE) {
+          let id = ev.statementId;
+          if (this.idMap.size > 0 && (this.prepared.has(id) || this.idMap.has(id)) && chunkOffset >= 0) {
+            // the client already uses this number for a statement re-prepared under another one
+            const upstreamId = id;
+            id = this.freeClientId();
+            this.idMap.set(id, upstreamId);
+            buf.writeUInt32LE(id, start + 1);
+          }
+          this.rememberPrepared(id);
+        }
         break;
       case "ok":
         if (ev.done && this.hasCur) this.commandSucceeded();
@@ -783,6 +1419,7 @@ export class MysqlSession implements Session {
         if (c.buf) {
           const db = useTarget(c.buf, c.start + 1, c.end);
           if (db !== undefined) this.database = db;
+          else if (this.credentials) this.noteSessionSet(c);
         }
         break;
       case COM_CHANGE_USER:
@@ -890,6 +1527,8 @@ export class MysqlSession implements Session {
     }
     this.phase = "closed";
     this.counters.connectionsActive--;
+    this.greeted?.socket.destroy();
+    this.greeted = null;
     const up = this.upstream;
     if (up) {
       if (phase === "command" && this.clientFramer.atBoundary) up.end();
@@ -908,6 +1547,10 @@ export class MysqlSession implements Session {
       this.retry = null;
       this.hasCur = false;
       this.errBeforeClose = true;
+    }
+    if (this.credentials && phase === "command" && !this.clientQuit && !this.draining) {
+      this.upstreamLost();
+      return;
     }
     if (this.loginFailed || this.clientQuit || (this.errBeforeClose && !this.hasCur)) {
       // the client has already seen why (ERR at login, a fatal ERR) or asked for it (COM_QUIT)
@@ -951,6 +1594,7 @@ export class MysqlSession implements Session {
     else if (phase === "handshake")
       seq = 2; // answers the handshake response the client sends
     else if (phase === "auth") seq = this.tracker.nextSeq;
+    else if (phase === "login") seq = this.loginSeq;
     else if ((this.hasCur || !this.tracker.idle) && this.serverFramer.atBoundary) seq = this.tracker.nextSeq;
     if (seq >= 0) {
       this.client.write(
@@ -1051,4 +1695,16 @@ export function useTarget(buf: Buffer, start: number, end: number): string | und
 
 function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+}
+
+/** Commands whose payload starts with a 4-byte statement id after the command byte. */
+function carriesStatementId(cmd: number): boolean {
+  return (
+    cmd === COM_STMT_EXECUTE ||
+    cmd === COM_STMT_CLOSE ||
+    cmd === COM_STMT_RESET ||
+    cmd === COM_STMT_SEND_LONG_DATA ||
+    cmd === COM_STMT_FETCH ||
+    cmd === COM_STMT_BULK_EXECUTE
+  );
 }

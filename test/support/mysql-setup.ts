@@ -89,3 +89,29 @@ export async function dropEd25519User(): Promise<void> {
     await c.end();
   }
 }
+
+/** A mysql_native_password user allowed one connection at a time (MAX_USER_CONNECTIONS 1). */
+export const ONE_CONN_USER = { user: "dbagpt_oneconn", password: "oneconn-secret-4" };
+/** A second schema the credentials tests switch to (USE) before a reconnect. */
+export const OTHER_DB = "dbagpt_other";
+
+/** ONE_CONN_USER and OTHER_DB (idempotent); NATIVE_USER may use OTHER_DB. */
+export async function setupCredentialsFixtures(): Promise<void> {
+  await setupMysqlUsers();
+  const c = await directConnection();
+  try {
+    const mariadb = await isMariaDb(c);
+    const u = ONE_CONN_USER;
+    await c.query(`CREATE USER IF NOT EXISTS '${u.user}'@'%'`);
+    await c.query(
+      mariadb
+        ? `ALTER USER '${u.user}'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('${u.password}') WITH MAX_USER_CONNECTIONS 1`
+        : `ALTER USER '${u.user}'@'%' IDENTIFIED WITH mysql_native_password BY '${u.password}' WITH MAX_USER_CONNECTIONS 1`,
+    );
+    await c.query(`GRANT ALL ON test.* TO '${u.user}'@'%'`);
+    await c.query(`CREATE DATABASE IF NOT EXISTS ${OTHER_DB}`);
+    await c.query(`GRANT ALL ON ${OTHER_DB}.* TO '${NATIVE_USER.user}'@'%'`);
+  } finally {
+    await c.end();
+  }
+}
