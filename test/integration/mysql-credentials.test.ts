@@ -124,6 +124,29 @@ describe("credentials mode on the MySQL side: the proxy logs clients in", () => 
   });
 });
 
+describe("credentials mode: COM_CHANGE_USER", () => {
+  it("re-authenticates with the configured password and lands on a new upstream session", async () => {
+    const c = await connect();
+    try {
+      await c.query("SET @marker = 1");
+      await c.changeUser({ user: NATIVE_USER.user, password: NATIVE_USER.password, database: OTHER_DB });
+      const [rows] = await c.query<mysql.RowDataPacket[]>(
+        "SELECT DATABASE() AS d, @marker AS m, CURRENT_USER() AS u",
+      );
+      expect(rows[0]?.d).toBe(OTHER_DB);
+      expect(rows[0]?.m).toBeNull();
+      expect(String(rows[0]?.u)).toMatch(/^dbagpt_native@/);
+      const bad = await c.changeUser({ user: NATIVE_USER.user, password: "wrong" }).then(
+        () => null,
+        (e: { errno?: number }) => e,
+      );
+      expect(bad?.errno).toBe(1045);
+    } finally {
+      c.destroy();
+    }
+  });
+});
+
 describe("credentials mode: reconnect when the upstream connection is lost", () => {
   it("an idle connection KILLed upstream: the next statements run with the session intact", async () => {
     const c = await connect();
