@@ -2,6 +2,7 @@ import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   directConnection,
+  dropCredentialsFixtures,
   NATIVE_USER,
   ONE_CONN_USER,
   OTHER_DB,
@@ -54,6 +55,7 @@ afterAll(async () => {
   await admin?.query("DROP TABLE IF EXISTS cred_rows");
   await admin?.end();
   await proxy?.stop();
+  await dropCredentialsFixtures();
 });
 
 describe("credentials mode on the MySQL side: the proxy logs clients in", () => {

@@ -115,3 +115,17 @@ export async function setupCredentialsFixtures(): Promise<void> {
     await c.end();
   }
 }
+
+/**
+ * Drop ONE_CONN_USER again: while an account with a resource limit exists, MariaDB answers a login as
+ * an unknown user with 1698 instead of 1045 (like the ed25519 account), which other tests check.
+ */
+export async function dropCredentialsFixtures(): Promise<void> {
+  const c = await directConnection();
+  try {
+    await c.query(`DROP USER IF EXISTS '${ONE_CONN_USER.user}'@'%'`);
+    await c.query(`DROP DATABASE IF EXISTS ${OTHER_DB}`);
+  } finally {
+    await c.end();
+  }
+}
