@@ -1,4 +1,5 @@
 import net from "node:net";
+import { annotateMysqlErrMessage, oneLineFix } from "../ai/annotate.js";
 import { performance } from "node:perf_hooks";
 import {
   CLIENT_COMPRESS,
@@ -141,6 +142,18 @@ interface InlineRetry {
  * (COM_QUERY text, or the prepared text of a COM_STMT_EXECUTE) and the transaction state from
  * before the command.
  */
+/** The chunk with the given byte ranges replaced (annotated ERR packets). */
+function spliceFrames(chunk: Buffer, rewrites: [number, number, Buffer][]): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (const [from, to, packet] of rewrites) {
+    parts.push(chunk.subarray(at, from), packet);
+    at = to;
+  }
+  parts.push(chunk.subarray(at));
+  return Buffer.concat(parts);
+}
+
 export class MysqlSession implements Session {
   private upstream: net.Socket | null = null;
   private phase: Phase = "connecting";
@@ -207,6 +220,8 @@ export class MysqlSession implements Session {
   /** the failed attempt's ERR, kept from the client while the command is re-run */
   private held: Buffer | null = null;
   /** where the ERR to hold starts in the server chunk being read (-1: nothing to hold) */
+  /** ai.annotateErrors: ERR packets of the current server chunk to replace (offset, end, packet) */
+  private rewrites: [number, number, Buffer][] = [];
   private holdFrom = -1;
   private holdEnd = -1;
 
@@ -1025,6 +1040,7 @@ export class MysqlSession implements Session {
         this.requestAt = 0;
       }
       this.holdFrom = -1;
+      if (this.rewrites.length > 0) this.rewrites = [];
       if (this.credentials && !this.hasCur && this.tracker.idle && this.serverFramer.atBoundary) {
         // a server about to close an idle connection (wait_timeout, shutdown) may say so first: the
         // client awaits nothing, and the close decides about a reconnect
@@ -1045,6 +1061,9 @@ export class MysqlSession implements Session {
         out = chunk.subarray(0, this.holdFrom);
         this.holdFrom = -1;
         if (out.length === 0) return;
+      } else if (this.rewrites.length > 0) {
+        out = spliceFrames(chunk, this.rewrites);
+        this.rewrites = [];
       }
       if (!this.client.write(out)) (this.upstream as net.Socket).pause();
       if (this.draining && this.idle) this.shutdown();
@@ -1142,6 +1161,19 @@ export class MysqlSession implements Session {
           this.holdFrom = chunkOffset;
           this.holdEnd = chunkOffset + 4 + payloadLength;
           return; // held: the command is re-sent, its response is still awaited
+        }
+        if (chunkOffset >= 0 && end - start === payloadLength && this.host.config().ai.annotateErrors) {
+          // opt-in: the application's own logs get the knowledge base's one-line fix
+          const e = decodeErr(buf, start, end);
+          const fix = oneLineFix("mysql", String(e.code), e.message);
+          if (fix) {
+            const message = annotateMysqlErrMessage(e.message, fix);
+            this.rewrites.push([
+              chunkOffset,
+              chunkOffset + 4 + payloadLength,
+              encodeErr({ code: e.code, sqlstate: e.sqlstate, message }, seq),
+            ]);
+          }
         }
         break;
       }

@@ -230,14 +230,18 @@ export function restoreOn(socket: net.Socket, state: SessionState, timeoutMs: nu
   });
 }
 
-/** A statement that cannot write, so re-running it after a lost connection is safe. */
+/**
+ * A statement that cannot write, so re-running it after a lost connection is safe. Conservative and
+ * shared by both protocols: row locks, sequence bumps, session-affecting and side-effect functions of
+ * PostgreSQL and MySQL (GET_LOCK, SLEEP, LOAD_FILE, ...) all count as writes.
+ */
 export function isReadOnlyStatement(sql: string | undefined): boolean {
   if (!sql) return false;
   const s = sql.trim().replace(/;\s*$/, "").toLowerCase();
   if (s.includes(";")) return false;
   if (!/^(select|show|values|table)\b/.test(s)) return false;
   // row locks, sequence bumps and functions with side effects are writes
-  return !/\b(for\s+(update|share|no\s+key|key)|nextval|setval|pg_terminate_backend|pg_cancel_backend|set_config|lo_\w+|dblink\w*|pg_advisory\w*|pg_notify|into)\b/.test(
+  return !/\b(for\s+(update|share|no\s+key|key)|lock\s+in\s+share\s+mode|nextval|setval|pg_terminate_backend|pg_cancel_backend|set_config|lo_\w+|dblink\w*|pg_advisory\w*|pg_notify|into|get_lock|release_lock|release_all_locks|sleep|benchmark|load_file|master_pos_wait|last_insert_id)\b/.test(
     s,
   );
 }
