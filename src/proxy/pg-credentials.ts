@@ -241,7 +241,7 @@ export function isReadOnlyStatement(sql: string | undefined): boolean {
   if (s.includes(";")) return false;
   if (!/^(select|show|values|table)\b/.test(s)) return false;
   // row locks, sequence bumps and functions with side effects are writes
-  return !/\b(for\s+(update|share|no\s+key|key)|lock\s+in\s+share\s+mode|nextval|setval|pg_terminate_backend|pg_cancel_backend|set_config|lo_\w+|dblink\w*|pg_advisory\w*|pg_notify|into|get_lock|release_lock|release_all_locks|sleep|benchmark|load_file|master_pos_wait|last_insert_id)\b/.test(
+  return !/\b(for\s+(update|share|no\s+key|key)|lock\s+in\s+share\s+mode|nextval|setval|pg_terminate_backend|pg_cancel_backend|set_config|lo_\w+|dblink\w*|pg_advisory\w*|pg_notify|into|get_lock|release_lock|release_all_locks|load_file|master_pos_wait|last_insert_id)\b/.test(
     s,
   );
 }
