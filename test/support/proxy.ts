@@ -16,8 +16,11 @@ export interface TestProxy {
   mysqlPort: number;
   admin: string;
   stateDir: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the admin API's JSON loosely, like a user would
   get<T = any>(path: string): Promise<T>;
+  // biome-ignore lint/suspicious/noExplicitAny: as above
   post<T = any>(path: string, body: unknown): Promise<{ status: number; body: T }>;
+  // biome-ignore lint/suspicious/noExplicitAny: as above
   put<T = any>(path: string, body: unknown): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
 }
