@@ -1,5 +1,6 @@
 import net from "node:net";
 import { annotateMysqlErrMessage, oneLineFix } from "../ai/annotate.js";
+import { spliceChunk } from "./splice.js";
 import { performance } from "node:perf_hooks";
 import {
   CLIENT_COMPRESS,
@@ -142,18 +143,6 @@ interface InlineRetry {
  * (COM_QUERY text, or the prepared text of a COM_STMT_EXECUTE) and the transaction state from
  * before the command.
  */
-/** The chunk with the given byte ranges replaced (annotated ERR packets). */
-function spliceFrames(chunk: Buffer, rewrites: [number, number, Buffer][]): Buffer {
-  const parts: Buffer[] = [];
-  let at = 0;
-  for (const [from, to, packet] of rewrites) {
-    parts.push(chunk.subarray(at, from), packet);
-    at = to;
-  }
-  parts.push(chunk.subarray(at));
-  return Buffer.concat(parts);
-}
-
 export class MysqlSession implements Session {
   private upstream: net.Socket | null = null;
   private phase: Phase = "connecting";
@@ -1062,7 +1051,7 @@ export class MysqlSession implements Session {
         this.holdFrom = -1;
         if (out.length === 0) return;
       } else if (this.rewrites.length > 0) {
-        out = spliceFrames(chunk, this.rewrites);
+        out = spliceChunk(chunk, this.rewrites);
         this.rewrites = [];
       }
       if (!this.client.write(out)) (this.upstream as net.Socket).pause();

@@ -20,6 +20,7 @@ import { annotatePgError } from "../ai/annotate.js";
 import { PROXY_CODES } from "../errors/classify.js";
 import type { ErrorEvent } from "../errors/types.js";
 import { replayPlan } from "./pg-replay.js";
+import { spliceChunk } from "./splice.js";
 import { TxnRecorder } from "./pg-txn-replay.js";
 import { PG_RETRYABLE } from "../resolve/resolver.js";
 import { AuthFailure, encodeAuthOk, encodeAuthSaslFinal } from "./pg-auth.js";
@@ -788,25 +789,16 @@ export class PgSession implements CancelTarget {
       if (this.sawReady) this.txn.onUnitDone(this.copyLastUnit(), this.txStatus);
     }
     this.respForwarded = this.sawReady ? chunk.length - this.readyEnd : this.respForwarded + chunk.length;
-    const out = this.rewrites.length > 0 ? this.rewritten(chunk) : chunk;
+    let out = chunk;
+    if (this.rewrites.length > 0) {
+      out = spliceChunk(chunk, this.rewrites);
+      this.rewrites = [];
+    }
     if (!this.client.write(out)) (this.upstream as net.Socket).pause();
     if (this.draining && this.idle) this.shutdown();
   };
 
   private readyEnd = 0;
-
-  /** The chunk with annotated ErrorResponse frames in place of the server's (ai.annotateErrors). */
-  private rewritten(chunk: Buffer): Buffer {
-    const parts: Buffer[] = [];
-    let at = 0;
-    for (const [from, to, frame] of this.rewrites) {
-      parts.push(chunk.subarray(at, from), frame);
-      at = to;
-    }
-    parts.push(chunk.subarray(at));
-    this.rewrites = [];
-    return Buffer.concat(parts);
-  }
 
   private readonly onServerFrame = (
     type: number,
