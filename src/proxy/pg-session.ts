@@ -70,7 +70,10 @@ function startsTransaction(buf: Buffer, start: number, end: number): boolean {
 /**
  * One client connection of the PostgreSQL side. Relays bytes both ways unchanged, reading frame headers
  * only; inspects ErrorResponse (→ error pipeline) and ReadyForQuery (transaction state) from the server,
- * and Query/Parse (statement for the digest) from the client.
+ * and Query/Parse/Sync (statement for the digest, request units) from the client. On top of the relay it
+ * resolves errors inline under the policy: transparent retry of an autocommit request unit, replay of a
+ * recorded transaction, a missing table healed from its template, and — in credentials mode — its own
+ * login, a connect queue and reconnects with the session state restored.
  */
 export class PgSession implements CancelTarget {
   private upstream: net.Socket | null = null;
