@@ -870,30 +870,13 @@ export class PgSession implements CancelTarget {
 
   /** May this failed statement be re-run transparently? Records why not when it may not. */
   private decideRetry(event: ErrorEvent): boolean {
-    const resolver = this.host.resolver;
-    const mode = resolver.mode(event.errorType);
-    const summary = (outcome: "skipped" | "observed", reason: string) =>
-      resolver.record(event, { strategy: "IMMEDIATE_FIX", action: "retry", outcome, reason });
-    if (mode === "off") return false;
-    const why = this.retryBlocker(event);
-    if (mode !== "apply") {
-      if (mode === "observe")
-        summary("observed", why ? `would not retry: ${why}` : "would have retried the statement");
-      else summary("skipped", "policy is suggest: an inline retry needs apply");
-      return false;
-    }
-    if (why) {
-      if (this.retry) this.retryFailed(why);
-      else summary("skipped", why);
-      return false;
-    }
-    if (this.retry && this.retry.attempts >= resolver.retry.maxAttempts) {
-      this.retryFailed(`no attempts left (${this.retry.attempts} made)`);
-      return false;
-    }
-    if (!resolver.budget.tryTake()) {
-      if (this.retry) this.retryFailed("retry budget exhausted");
-      else summary("skipped", "retry budget exhausted");
+    const verdict = this.host.resolver.decideRetry(
+      event,
+      this.retryBlocker(event),
+      this.retry ? this.retry.attempts : null,
+    );
+    if (verdict !== "retry") {
+      if (verdict !== "no") this.retryFailed(verdict.stop);
       return false;
     }
     if (!this.retry) {

@@ -70,7 +70,45 @@ export class Resolver {
     return Math.round(base + Math.random() * (ceiling - base));
   }
 
-  /** Attach a resolution outcome to its event and pattern, count it, keep it in the history. */
+  /**
+   * May this error be retried now (PRODUCT.md section 5)? Shared by both protocols' sessions. `blocker`
+   * is the session's reason why it cannot (transaction, response already sent, pipelining...), and
+   * `attemptsMade` is null for a first error or the attempts so far for a retry that failed again.
+   * Outcomes that end here (observed, skipped) are recorded here; `{ stop }` tells the caller to end a
+   * retry in progress with that reason (the client then gets the last real error).
+   */
+  decideRetry(
+    event: ErrorEvent,
+    blocker: string | null,
+    attemptsMade: number | null,
+  ): "retry" | "no" | { stop: string } {
+    const mode = this.mode(event.errorType);
+    const note = (outcome: "skipped" | "observed", reason: string) =>
+      this.record(event, { strategy: "IMMEDIATE_FIX", action: "retry", outcome, reason });
+    if (mode === "off") return "no";
+    if (mode !== "apply") {
+      if (mode === "observe")
+        note("observed", blocker ? `would not retry: ${blocker}` : "would have retried the statement");
+      else note("skipped", "policy is suggest: an inline retry needs apply");
+      return "no";
+    }
+    const inRetry = attemptsMade !== null;
+    if (blocker) {
+      if (inRetry) return { stop: blocker };
+      note("skipped", blocker);
+      return "no";
+    }
+    if (inRetry && attemptsMade >= this.retry.maxAttempts)
+      return { stop: `no attempts left (${attemptsMade} made)` };
+    if (!this.budget.tryTake()) {
+      if (inRetry) return { stop: "retry budget exhausted" };
+      note("skipped", "retry budget exhausted");
+      return "no";
+    }
+    return "retry";
+  }
+
+  /** Attach a resolution outcome to its event and its pattern, count it, keep it in the history. */
   record(
     event: ErrorEvent,
     r: ResolutionSummary,
