@@ -1,6 +1,7 @@
 import net from "node:net";
 import { annotateMysqlErrMessage, oneLineFix } from "../ai/annotate.js";
 import { spliceChunk } from "./splice.js";
+import { HEAL_ACTION } from "../resolve/resolver.js";
 import { performance } from "node:perf_hooks";
 import {
   CLIENT_COMPRESS,
@@ -92,7 +93,6 @@ const ER_NET_PACKET_TOO_LARGE = 1153;
 const ER_LOCK_DEADLOCK = 1213;
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_NO_SUCH_TABLE = 1146;
-const HEAL_ACTION = "create the table from its schema template, then re-run the statement";
 
 type Phase = "connecting" | "greeting" | "handshake" | "auth" | "login" | "command" | "closed";
 
@@ -1349,54 +1349,21 @@ export class MysqlSession implements Session {
 
   private retrySucceeded(): void {
     const r = this.retry as InlineRetry;
-    const durationMs = Math.round(performance.now() - r.startedAt);
-    const healed = r.event.errorType === "TABLE_NOT_FOUND";
-    this.host.resolver.record(
-      r.event,
-      {
-        strategy: healed ? "SELF_HEALING" : "IMMEDIATE_FIX",
-        action: healed ? "created the table from its schema template, re-ran the statement" : "retry",
-        outcome: "succeeded",
-        reason: `statement re-run ${r.attempts} time(s); the client saw no error`,
-      },
-      { attempts: r.attempts, durationMs },
-    );
-    this.host.resolver.audit({
-      signature: r.event.signature,
-      errorType: r.event.errorType,
-      protocol: "mysql",
-      policy: "apply",
-      action: healed ? "re-run after the heal" : "retry",
+    this.host.resolver.reRunEnded(r.event, "succeeded", {
+      attempts: r.attempts,
+      startedAt: r.startedAt,
       sql: this.statementText(this.cur),
-      outcome: "succeeded",
-      detail: `${r.attempts} attempt(s), ${durationMs} ms`,
     });
   }
 
   private retryFailed(reason: string): void {
     const r = this.retry;
     if (!r || r.failed || r.attempts === 0) return;
-    const durationMs = Math.round(performance.now() - r.startedAt);
-    const healed = r.event.errorType === "TABLE_NOT_FOUND";
-    this.host.resolver.record(
-      r.event,
-      {
-        strategy: healed ? "SELF_HEALING" : "IMMEDIATE_FIX",
-        action: healed ? HEAL_ACTION : "retry",
-        outcome: "failed",
-        reason: `${reason}; the client got the last real error`,
-      },
-      { attempts: r.attempts, durationMs },
-    );
-    this.host.resolver.audit({
-      signature: r.event.signature,
-      errorType: r.event.errorType,
-      protocol: "mysql",
-      policy: "apply",
-      action: "retry",
+    this.host.resolver.reRunEnded(r.event, "failed", {
+      attempts: r.attempts,
+      startedAt: r.startedAt,
       sql: this.statementText(this.cur),
-      outcome: "failed",
-      detail: reason,
+      reason,
     });
     r.failed = true; // recorded: the response in flight goes to the client, then the state is cleared
   }

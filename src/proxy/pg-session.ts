@@ -22,7 +22,7 @@ import type { ErrorEvent } from "../errors/types.js";
 import { replayPlan } from "./pg-replay.js";
 import { spliceChunk } from "./splice.js";
 import { TxnRecorder } from "./pg-txn-replay.js";
-import { PG_RETRYABLE } from "../resolve/resolver.js";
+import { HEAL_ACTION, PG_RETRYABLE } from "../resolve/resolver.js";
 import { AuthFailure, encodeAuthOk, encodeAuthSaslFinal } from "./pg-auth.js";
 import { ClientLogin, isReadOnlyStatement, restoreOn, SessionState } from "./pg-credentials.js";
 import {
@@ -899,7 +899,7 @@ export class PgSession implements CancelTarget {
     if (why) {
       this.host.resolver.record(event, {
         strategy: "SELF_HEALING",
-        action: "create the table from its schema template, then re-run the statement",
+        action: HEAL_ACTION,
         outcome: "skipped",
         reason: `cannot re-run the statement: ${why}`,
       });
@@ -1043,7 +1043,7 @@ export class PgSession implements CancelTarget {
         // the heal failed: the client gets the original error, unchanged
         this.host.resolver.record(ev, {
           strategy: "SELF_HEALING",
-          action: "create the table from its schema template, then re-run the statement",
+          action: HEAL_ACTION,
           outcome: "failed",
           reason: `the template failed: ${res.result}`,
         });
@@ -1072,53 +1072,21 @@ export class PgSession implements CancelTarget {
 
   private retrySucceeded(): void {
     const r = this.retry as NonNullable<PgSession["retry"]>;
-    const durationMs = Math.round(performance.now() - r.startedAt);
-    const healed = r.event.errorType === "TABLE_NOT_FOUND";
-    this.host.resolver.record(
-      r.event,
-      {
-        strategy: healed ? "SELF_HEALING" : "IMMEDIATE_FIX",
-        action: healed ? "created the table from its schema template, re-ran the statement" : "retry",
-        outcome: "succeeded",
-        reason: `statement re-run ${r.attempts} time(s); the client saw no error`,
-      },
-      { attempts: r.attempts, durationMs },
-    );
-    this.host.resolver.audit({
-      signature: r.event.signature,
-      errorType: r.event.errorType,
-      protocol: "postgres",
-      policy: "apply",
-      action: "retry",
+    this.host.resolver.reRunEnded(r.event, "succeeded", {
+      attempts: r.attempts,
+      startedAt: r.startedAt,
       sql: this.lastStatement(),
-      outcome: "succeeded",
-      detail: `${r.attempts} attempt(s), ${durationMs} ms`,
     });
   }
 
   private retryFailed(reason: string): void {
     const r = this.retry;
     if (!r || r.failed || r.attempts === 0) return;
-    const durationMs = Math.round(performance.now() - r.startedAt);
-    this.host.resolver.record(
-      r.event,
-      {
-        strategy: "IMMEDIATE_FIX",
-        action: "retry",
-        outcome: "failed",
-        reason: `${reason}; the client got the last real error`,
-      },
-      { attempts: r.attempts, durationMs },
-    );
-    this.host.resolver.audit({
-      signature: r.event.signature,
-      errorType: r.event.errorType,
-      protocol: "postgres",
-      policy: "apply",
-      action: "retry",
+    this.host.resolver.reRunEnded(r.event, "failed", {
+      attempts: r.attempts,
+      startedAt: r.startedAt,
       sql: this.lastStatement(),
-      outcome: "failed",
-      detail: reason,
+      reason,
     });
     r.failed = true; // recorded: endRetry clears the state once this response is forwarded
   }

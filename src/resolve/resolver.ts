@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { Metrics } from "../admin/metrics.js";
 import type { Config, PolicyMode } from "../config/types.js";
 import type { ErrorPipeline } from "../errors/pipeline.js";
@@ -17,6 +18,8 @@ export interface ResolutionRecord extends ResolutionSummary {
 
 const HISTORY_LIMIT = 1000;
 const DEADLOCK_FLOOR_MS = 20;
+/** what a self-healing re-run does, in the resolution history and the audit log */
+export const HEAL_ACTION = "create the table from its schema template, then re-run the statement";
 
 /** SQLSTATEs the server rolled back as a whole statement, so an autocommit statement may be re-run. */
 export const PG_RETRYABLE = new Set(["40P01", "40001", "55P03"]);
@@ -142,6 +145,43 @@ export class Resolver {
       code: p.code ?? "",
     });
     if (this.history.length > HISTORY_LIMIT) this.history.shift();
+  }
+
+  /**
+   * The end of an inline re-run — a retry, or the re-run after a missing table was healed — recorded
+   * on the pattern and history, counted, and audited. Shared by both protocols' sessions.
+   */
+  reRunEnded(
+    event: ErrorEvent,
+    outcome: "succeeded" | "failed",
+    run: { attempts: number; startedAt: number; sql: string | undefined; reason?: string },
+  ): void {
+    const durationMs = Math.round(performance.now() - run.startedAt);
+    const healed = event.errorType === "TABLE_NOT_FOUND";
+    const action = healed ? HEAL_ACTION : "retry";
+    this.record(
+      event,
+      {
+        strategy: healed ? "SELF_HEALING" : "IMMEDIATE_FIX",
+        action,
+        outcome,
+        reason:
+          outcome === "succeeded"
+            ? `statement re-run ${run.attempts} time(s); the client saw no error`
+            : `${run.reason}; the client got the last real error`,
+      },
+      { attempts: run.attempts, durationMs },
+    );
+    this.audit({
+      signature: event.signature,
+      errorType: event.errorType,
+      protocol: event.protocol,
+      policy: "apply",
+      action,
+      sql: run.sql,
+      outcome,
+      detail: outcome === "succeeded" ? `${run.attempts} attempt(s), ${durationMs} ms` : run.reason,
+    });
   }
 
   audit(entry: Omit<AuditEntry, "at">): void {
