@@ -1308,26 +1308,9 @@ export class MysqlSession implements Session {
 
   private healThenResend(r: InlineRetry, ddl: string, bytes: Buffer): void {
     const ev = r.event;
-    this.host.healer.run("mysql", ddl, this.database ?? null).then((res) => {
-      this.host.resolver.audit({
-        signature: ev.signature,
-        errorType: ev.errorType,
-        protocol: "mysql",
-        policy: "apply",
-        action: "create the missing table from its schema template",
-        sql: ddl,
-        outcome: res.ok ? "succeeded" : "failed",
-        detail: res.result,
-      });
+    this.host.healer.healInline(ev, ddl, this.database ?? null).then((ok) => {
       if (this.phase !== "command" || !this.upstream) return;
-      if (!res.ok) {
-        // the heal failed: the client gets the original error, unchanged
-        this.host.resolver.record(ev, {
-          strategy: "SELF_HEALING",
-          action: HEAL_ACTION,
-          outcome: "failed",
-          reason: `the template failed: ${res.result}`,
-        });
+      if (!ok) {
         this.releaseHeld();
         return;
       }

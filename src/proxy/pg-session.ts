@@ -1027,26 +1027,9 @@ export class PgSession implements CancelTarget {
   ): void {
     const ev = r.event;
     r.ddl = null;
-    this.host.healer.run("postgres", ddl, this.database ?? null).then((res) => {
-      this.host.resolver.audit({
-        signature: ev.signature,
-        errorType: ev.errorType,
-        protocol: "postgres",
-        policy: "apply",
-        action: "create the missing table from its schema template",
-        sql: ddl,
-        outcome: res.ok ? "succeeded" : "failed",
-        detail: res.result,
-      });
+    this.host.healer.healInline(ev, ddl, this.database ?? null).then((ok) => {
       if (this.phase !== "relay" || !this.upstream) return;
-      if (!res.ok) {
-        // the heal failed: the client gets the original error, unchanged
-        this.host.resolver.record(ev, {
-          strategy: "SELF_HEALING",
-          action: HEAL_ACTION,
-          outcome: "failed",
-          reason: `the template failed: ${res.result}`,
-        });
+      if (!ok) {
         this.retry = null;
         this.giveBack(held);
         return;

@@ -6,7 +6,7 @@ import type { Logger } from "../log.js";
 import type { PatternStore } from "../patterns/store.js";
 import type { SqlExecutor } from "./executor.js";
 import type { Proposal, ProposalStore } from "./proposals.js";
-import type { Resolver } from "./resolver.js";
+import { HEAL_ACTION, type Resolver } from "./resolver.js";
 
 export interface HealPlan {
   kind: string;
@@ -155,9 +155,32 @@ export class Healer {
     return table ? templateFor(this.config(), ev.protocol, table) : null;
   }
 
-  /** Run a self-healing statement now (the session's inline heal), audited by the caller. */
-  run(protocol: Protocol, sql: string, database: string | null) {
-    return this.executor.run(protocol, sql, database);
+  /**
+   * A session's inline heal of a missing table: run the template now, audit it, and record a failure on
+   * the event. Resolves true when the session may re-run the failed statement.
+   */
+  async healInline(ev: ErrorEvent, ddl: string, database: string | null): Promise<boolean> {
+    const res = await this.executor.run(ev.protocol, ddl, database);
+    this.resolver.audit({
+      signature: ev.signature,
+      errorType: ev.errorType,
+      protocol: ev.protocol,
+      policy: "apply",
+      action: "create the missing table from its schema template",
+      sql: ddl,
+      outcome: res.ok ? "succeeded" : "failed",
+      detail: res.result,
+    });
+    if (!res.ok) {
+      // the client gets the original error, unchanged
+      this.resolver.record(ev, {
+        strategy: "SELF_HEALING",
+        action: HEAL_ACTION,
+        outcome: "failed",
+        reason: `the template failed: ${res.result}`,
+      });
+    }
+    return res.ok;
   }
 
   private async onEvent(ev: ErrorEvent): Promise<void> {
