@@ -340,16 +340,7 @@ export class MysqlSession implements Session {
       return;
     }
     if (this.phase === "handshake") {
-      if (isSslRequest(buf, start, end)) {
-        throw new ProtocolError(
-          "the client requires TLS, which this proxy declines (no certificate configured)",
-          "tls_unsupported",
-        );
-      }
-      const hr = decodeHandshakeResponse41(buf, start, end);
-      this.user = hr.user;
-      this.database = hr.database || undefined;
-      this.application = hr.attributes.program_name;
+      const hr = this.readHandshakeResponse(buf, start, end);
       // a copy with TLS and compression cleared: the server must not switch the framing on us
       const payload = Buffer.from(buf.subarray(start, end));
       payload.writeUInt32LE((payload.readUInt32LE(0) & ~DECLINED_LOW32) >>> 0, 0);
@@ -569,19 +560,29 @@ export class MysqlSession implements Session {
     this.upstreamFailed(PROXY_CODES.UPSTREAM_LOST, message);
   }
 
+  /** The client's HandshakeResponse41: who it is (a client that insists on TLS is refused). */
+  private readHandshakeResponse(
+    buf: Buffer,
+    start: number,
+    end: number,
+  ): ReturnType<typeof decodeHandshakeResponse41> {
+    if (isSslRequest(buf, start, end)) {
+      throw new ProtocolError(
+        "the client requires TLS, which this proxy declines (no certificate configured)",
+        "tls_unsupported",
+      );
+    }
+    const hr = decodeHandshakeResponse41(buf, start, end);
+    this.user = hr.user;
+    this.database = hr.database || undefined;
+    this.application = hr.attributes.program_name;
+    return hr;
+  }
+
   private onCredentialsLoginPacket(seq: number, buf: Buffer, start: number, end: number): void {
     if (this.phase === "handshake") {
-      if (isSslRequest(buf, start, end)) {
-        throw new ProtocolError(
-          "the client requires TLS, which this proxy declines (no certificate configured)",
-          "tls_unsupported",
-        );
-      }
-      const hr = decodeHandshakeResponse41(buf, start, end);
+      const hr = this.readHandshakeResponse(buf, start, end);
       this.hello = hr;
-      this.user = hr.user;
-      this.database = hr.database || undefined;
-      this.application = hr.attributes.program_name;
       this.caps = hr.capabilities & ~DECLINED_CAPS & this.serverCaps;
       const plugin = hr.authPluginName || "mysql_native_password";
       if (plugin === "mysql_native_password" || plugin === "caching_sha2_password") {
